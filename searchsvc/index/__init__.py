@@ -1,0 +1,21 @@
+"""The index layer: the only package that imports Whoosh.
+
+- `schema`: what the index holds and how a Document maps onto it;
+- `writing`: index runs (incremental, parallel, locked);
+- `searching`: queries, filters, facets, snippets;
+- `related`: "more like this" for an event or a source text;
+- `manifest`, `state`: the files kept beside the index.
+"""
+
+from searchsvc.index.searching import IndexUnavailable, SearchIndex
+from searchsvc.index.writing import IndexBusy, IndexWriteError, Report, index_exists, run_index
+
+__all__ = [
+    "IndexBusy",
+    "IndexUnavailable",
+    "IndexWriteError",
+    "Report",
+    "SearchIndex",
+    "index_exists",
+    "run_index",
+]

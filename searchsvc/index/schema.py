@@ -1,0 +1,105 @@
+"""The one place that defines what the index holds, and how a Document maps onto it.
+
+Every import of Whoosh lives in this package (`searchsvc.index`), so a maintained fork
+(e.g. `whoosh-reloaded`, same module name) can be swapped in by changing the dependency.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from whoosh import columns, fields
+from whoosh.analysis import (
+    CharsetFilter,
+    IDAnalyzer,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.support.charset import accent_map
+
+from searchsvc.model import Document
+
+# Stemmed, stop-worded and accent-folded ("Tohoku" finds "Tōhoku").
+TEXT_ANALYZER = (
+    RegexTokenizer()
+    | LowercaseFilter()
+    | CharsetFilter(accent_map)
+    | StopFilter()
+    | StemFilter(cachesize=-1)
+)
+_EXACT = IDAnalyzer(lowercase=True)
+
+TEXT_FIELDS = ("title", "summary", "body", "sources")
+SCHEMA_VERSION = 1
+
+
+def day_to_date(day: int) -> dt.date | None:
+    return dt.date.fromordinal(day) if day > 0 else None
+
+
+def make_schema() -> fields.Schema:
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        kind=fields.ID(analyzer=_EXACT),
+        date=fields.DATETIME(),
+        # The date as a day number (0 when unknown), for sorting and year facets. Every
+        # document has one: Whoosh 2.7 misreads a column whose last documents lack a value.
+        day=fields.COLUMN(columns.NumericColumn("i", default=0)),
+        title=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
+        summary=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
+        body=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
+        # The words of the source texts linked to an event: found by them, ranked lower.
+        sources=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=False),
+        # Exact, case-insensitive labels: filters, facets and `tags:mali` queries.
+        tags=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
+        locations=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
+        story=fields.ID(analyzer=_EXACT),
+        category=fields.ID(analyzer=_EXACT),
+        # Spellings as written, for facet labels ("Northern Mali conflict", not lowercased).
+        tag_labels=fields.KEYWORD(commas=True),
+        location_labels=fields.KEYWORD(commas=True),
+        # Everything needed to render a hit or `show` a document without the file.
+        doc=fields.STORED,
+    )
+
+
+def _keywords(values: list[str]) -> str:
+    return ",".join(v.replace(",", " ") for v in values)
+
+
+def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
+    """The Whoosh fields for one Document (plus the words of its linked source texts)."""
+    out: dict[str, Any] = {
+        "id": doc.id,
+        "kind": doc.kind,
+        "title": doc.title,
+        "summary": doc.summary,
+        "body": doc.body,
+        "tags": _keywords(doc.tags),
+        "locations": _keywords(doc.locations),
+        "tag_labels": _keywords(doc.tags),
+        "location_labels": _keywords(doc.locations),
+        "doc": json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":")),
+    }
+    out["day"] = doc.date.toordinal() if doc.date else 0
+    if source_text:
+        out["sources"] = source_text
+    if doc.date is not None:
+        out["date"] = dt.datetime(doc.date.year, doc.date.month, doc.date.day)
+    if doc.story:
+        out["story"] = doc.story
+    if doc.category:
+        out["category"] = doc.category
+    return out
+
+
+def stored_document(stored: dict[str, Any]) -> Document:
+    return Document.from_dict(json.loads(stored["doc"]))
+
+
+def stored_dict(stored: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(stored["doc"])

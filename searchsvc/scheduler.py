@@ -1,0 +1,122 @@
+"""Re-indexing on a schedule (APScheduler), in its own process.
+
+`searchsvc serve` starts one scheduler process beside the web workers, whatever their
+number; `searchsvc schedule` runs it alone (for an indexer host apart from the web hosts).
+Each tick runs the incremental index in a child process (`searchsvc index`), so a crash or
+a kill of a run never takes the scheduler down. The index's file lock makes it one run at
+a time across every process on the machine; missed ticks coalesce into one; a failed run
+is logged with its reason and the next tick tries again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from searchsvc.config import Config, ConfigError
+from searchsvc.index import state
+
+log = logging.getLogger(__name__)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+EXIT_BUSY = 75
+
+
+def parse_interval(text: str) -> float:
+    """`90`, `30s`, `5m`, `1h`, `1d` -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
+    if not m or float(m[1]) <= 0:
+        raise ConfigError(f"schedule.interval: {text!r} is not an interval like '30s', '5m', '1h'")
+    return float(m[1]) * _UNITS[m[2] or "s"]
+
+
+def make_trigger(config: Config) -> Any:
+    s = config.schedule
+    if s.cron.strip():
+        try:
+            return CronTrigger.from_crontab(s.cron.strip())
+        except ValueError as exc:
+            raise ConfigError(f"schedule.cron: {s.cron!r}: {exc}") from None
+    return IntervalTrigger(seconds=parse_interval(s.interval))
+
+
+def index_command(config: Config, *extra: str) -> list[str]:
+    """The command line of an index run with this configuration."""
+    cmd = [sys.executable, "-m", "searchsvc"]
+    if config.file:
+        cmd += ["--config", str(config.file)]
+    cmd += ["index", "--content", str(config.content.root), "--index", str(config.index.dir)]
+    return [*cmd, "--no-progress", *extra]
+
+
+def run_once(config: Config) -> int:
+    """One scheduled run, in a child process. Returns its exit status."""
+    log.info("scheduled index run starting")
+    try:
+        proc = subprocess.run(index_command(config), check=False)
+    except OSError as exc:
+        log.error("scheduled index run could not start: %s", exc)
+        return -1
+    if proc.returncode == 0:
+        log.info("scheduled index run finished")
+    elif proc.returncode == EXIT_BUSY:
+        log.info("scheduled index run skipped: another run holds the index")
+    else:
+        log.error(
+            "scheduled index run failed (exit %s); retrying at the next tick", proc.returncode
+        )
+    return proc.returncode
+
+
+def start_background_run(config: Config) -> subprocess.Popen[bytes]:
+    """Start an index run now without waiting (POST /admin/reindex)."""
+    return subprocess.Popen(index_command(config), start_new_session=True)
+
+
+def run_forever(config: Config) -> int:
+    """Run the schedule until SIGTERM or SIGINT."""
+    try:
+        trigger = make_trigger(config)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
+    config.index.dir.mkdir(parents=True, exist_ok=True)
+    scheduler = BlockingScheduler(
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    )
+
+    def tick() -> None:
+        run_once(config)
+        _record_next(scheduler, config)
+
+    scheduler.add_job(tick, trigger, id="index", name="incremental index")
+
+    def stop(signum: int, frame: Any) -> None:
+        log.info("scheduler stopping (signal %s)", signum)
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    desc = config.schedule.cron or f"every {config.schedule.interval}"
+    log.info("scheduler started (pid %s): index %s", os.getpid(), desc)
+    threading.Timer(0.5, _record_next, args=(scheduler, config)).start()
+    scheduler.start()
+    state.record_next_run(config.index.dir, None)
+    return 0
+
+
+def _record_next(scheduler: Any, config: Config) -> None:
+    job = scheduler.get_job("index")
+    when: dt.datetime | None = job.next_run_time if job else None
+    state.record_next_run(config.index.dir, when)

@@ -1,0 +1,99 @@
+"""`searchsvc serve`: the Flask app under gunicorn, with the scheduler process beside it.
+
+Gunicorn (not the Flask development server) runs `workers` processes of `threads` threads
+each. Its own answers to malformed requests (an over-long request line, bad headers) are
+rewritten into the API's JSON error shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from typing import Any
+
+from gunicorn import util as gunicorn_util
+from gunicorn.app.base import BaseApplication
+
+from searchsvc.config import Config
+from searchsvc.index import IndexBusy, IndexWriteError, index_exists, run_index
+from searchsvc.web import create_app
+from searchsvc.web.errors import CODES
+
+log = logging.getLogger(__name__)
+
+
+def _json_write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Gunicorn's error page, in the API's error shape (and without echoing the input)."""
+    body = json.dumps(
+        {"error": {"code": CODES.get(status_int, "error"), "message": reason.lower()}}
+    ).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    gunicorn_util.write_nonblock(sock, head + body)
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, config: Config) -> None:
+        self.searchsvc_config = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.searchsvc_config.server
+        options = {
+            "bind": f"{s.host}:{s.port}",
+            "workers": s.workers,
+            "threads": s.threads,
+            "worker_class": "gthread",
+            "timeout": s.timeout,
+            "graceful_timeout": 10,
+            "limit_request_line": min(8190, s.max_url_bytes),
+            "limit_request_fields": 50,
+            "limit_request_field_size": 8190,
+            "errorlog": "-",
+            "loglevel": "info",
+            "proc_name": "searchsvc",
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_app(self.searchsvc_config)
+
+
+def ensure_index(config: Config) -> None:
+    """Build the index before serving when there is none, so the first start has answers."""
+    if index_exists(config.index.dir):
+        return
+    log.info("no index in %s yet: indexing %s first", config.index.dir, config.content.root)
+    try:
+        report = run_index(config, progress=False)
+        for line in report.lines()[:20]:
+            log.info("%s", line)
+    except (IndexBusy, IndexWriteError) as exc:
+        log.error("%s", exc)
+
+
+def serve(config: Config, schedule: bool = True) -> int:
+    ensure_index(config)
+    scheduler = None
+    if schedule and config.schedule.enabled:
+        cmd = [sys.executable, "-m", "searchsvc"]
+        if config.file:
+            cmd += ["--config", str(config.file)]
+        cmd += ["schedule", "--content", str(config.content.root), "--index", str(config.index.dir)]
+        scheduler = subprocess.Popen(cmd)
+    gunicorn_util.write_error = _json_write_error
+    try:
+        _Gunicorn(config).run()
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            try:
+                scheduler.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                scheduler.kill()
+    return 0

@@ -1,0 +1,55 @@
+"""The HTTP layer: a Flask app factory and one blueprint per concern.
+
+The app holds one SearchIndex (the search layer) and only translates HTTP to calls of it
+and back. Run it under a production WSGI server: `searchsvc serve` (gunicorn).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from searchsvc.config import Config, load_config
+from searchsvc.index import SearchIndex
+from searchsvc.web import errors
+from searchsvc.web.api import events_bp, meta_bp, search_bp
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def create_app(config: Config | None = None, search: SearchIndex | None = None) -> Flask:
+    """The WSGI application. `config` defaults to `load_config()` (file, environment)."""
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config["SEARCHSVC"] = config
+    app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["searchsvc.index"] = search or SearchIndex(config)
+    errors.register(app)
+    for bp in (search_bp, events_bp, meta_bp):
+        app.register_blueprint(bp)
+
+    @app.before_request
+    def _limit_url() -> Response | None:
+        if len(request.full_path.encode()) > config.server.max_url_bytes:
+            return errors.error_response(
+                414, f"request URL too long (limit {config.server.max_url_bytes} bytes)"
+            )
+        if request.content_length and request.content_length > config.server.max_body_bytes:
+            return errors.error_response(413, "request body too large")
+        return None
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

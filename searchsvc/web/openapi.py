@@ -1,0 +1,298 @@
+"""The OpenAPI 3 description of the HTTP API (served at /openapi.json).
+
+tests/test_openapi.py keeps it true: every route is described, every described route
+exists, and real responses match the schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from searchsvc import __version__
+
+
+def _str(desc: str = "", **kw: Any) -> dict[str, Any]:
+    return {"type": "string", **({"description": desc} if desc else {}), **kw}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": props,
+        "required": required if required is not None else list(props),
+    }
+
+
+def _param(name: str, desc: str, schema: dict[str, Any], repeat: bool = False) -> dict[str, Any]:
+    p: dict[str, Any] = {"name": name, "in": "query", "description": desc, "required": False}
+    if repeat:
+        p["schema"] = _array(schema)
+        p["style"] = "form"
+        p["explode"] = True
+    else:
+        p["schema"] = schema
+    return p
+
+
+_DATE_PARAM = _str(pattern=r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$")
+FILTERS = [
+    _param("tag", "only documents with this tag (repeatable: all must match)", _str(), True),
+    _param("location", "only documents with this location (repeatable)", _str(), True),
+    _param("kind", "event or source (repeatable)", _str(enum=["event", "source"]), True),
+    _param("story", "only documents of this story (repeatable)", _str(), True),
+    _param("from", "from this date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD", _DATE_PARAM),
+    _param("to", "up to this date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD", _DATE_PARAM),
+]
+
+_HIT = _obj(
+    {
+        "id": _str("the file's path relative to the content root"),
+        "kind": _str(enum=["event", "source"]),
+        "title": _str(),
+        "date": _nullable(_str(format="date")),
+        "story": _nullable(_str()),
+        "tags": _array(_str()),
+        "locations": _array(_str()),
+        "snippet": _str("HTML-escaped extract, matches wrapped in <mark>"),
+        "score": _nullable({"type": "number"}),
+    }
+)
+_RELATED_HIT = {
+    "allOf": [
+        _ref("Hit"),
+        _obj({"context": _array(_str())}),
+    ],
+    "description": "a related event, with the tags it shares with the document (context)",
+}
+_FACET = _array(_obj({"value": _str(), "count": {"type": "integer"}}))
+_SEARCH = _obj(
+    {
+        "query": _str(),
+        "total": {"type": "integer", "description": "all matches, not just this page"},
+        "page": {"type": "integer"},
+        "per_page": {"type": "integer"},
+        "took_ms": {"type": "number"},
+        "hits": _array(_ref("Hit")),
+        "facets": _obj({"tags": _FACET, "locations": _FACET, "year": _FACET, "kind": _FACET}),
+        "did_you_mean": _str("a corrected query, when this one finds little"),
+        "partial": {"type": "boolean", "description": "the time limit cut the search short"},
+    },
+    required=["query", "total", "page", "per_page", "took_ms", "hits", "facets"],
+)
+_DOCUMENT = _obj(
+    {
+        "id": _str(),
+        "kind": _str(enum=["event", "source"]),
+        "date": _nullable(_str(format="date")),
+        "title": _str(),
+        "story": _nullable(_str()),
+        "summary": _str(),
+        "body": _str(),
+        "category": _nullable(_str()),
+        "tags": _array(_str()),
+        "locations": _array(_str()),
+        "sources": _array(_obj({"name": _str(), "url": _nullable(_str())})),
+        "related": _array(_obj({"id": _str(), "title": _str(), "context": _array(_str())})),
+        "url": _nullable(_str("source texts: where the article was published")),
+        "publisher": _nullable(_str()),
+        "event": _nullable(_str("source texts: the event they report on")),
+    },
+    required=[
+        "id",
+        "kind",
+        "date",
+        "title",
+        "story",
+        "summary",
+        "body",
+        "category",
+        "tags",
+        "locations",
+        "sources",
+        "related",
+    ],
+)
+_ERROR = _obj(
+    {
+        "error": _obj(
+            {"code": _str(), "message": _str(), "param": _str("the parameter at fault")},
+            required=["code", "message"],
+        )
+    }
+)
+
+
+def _responses(ok: dict[str, Any], *errors: int, ok_desc: str = "OK") -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "200": {"description": ok_desc, "content": {"application/json": {"schema": ok}}}
+    }
+    for status in errors:
+        out[str(status)] = {"$ref": f"#/components/responses/E{status}"}
+    return out
+
+
+def spec(server_url: str = "") -> dict[str, Any]:
+    doc_id = {
+        "name": "doc_id",
+        "in": "path",
+        "required": True,
+        "description": "document id: its path relative to the content root",
+        "schema": _str(),
+    }
+    paths: dict[str, Any] = {
+        "/search": {
+            "get": {
+                "summary": "Ranked full-text search, with filters and facets",
+                "operationId": "search",
+                "parameters": [
+                    _param(
+                        "q",
+                        'query in Whoosh syntax: words, "phrases", AND/OR/NOT, '
+                        "field:value, prefix*, fuzzy~; empty to browse newest first",
+                        _str(maxLength=1000),
+                    ),
+                    *FILTERS,
+                    _param(
+                        "sort",
+                        "relevance (default), date or -date",
+                        _str(enum=["relevance", "date", "-date"]),
+                    ),
+                    _param("page", "page number, from 1", {"type": "integer", "minimum": 1}),
+                    _param(
+                        "per_page",
+                        "hits per page (default 10, at most 100)",
+                        {"type": "integer", "minimum": 1, "maximum": 100},
+                    ),
+                ],
+                "responses": _responses(_ref("SearchResult"), 400, 503),
+            }
+        },
+        "/events/{doc_id}": {
+            "get": {
+                "summary": "One stored document (an event page or a source text)",
+                "operationId": "getDocument",
+                "parameters": [doc_id],
+                "responses": _responses(_ref("Document"), 404, 503),
+            }
+        },
+        "/events/{doc_id}/related": {
+            "get": {
+                "summary": "The events most related to a document (more like this)",
+                "operationId": "related",
+                "parameters": [
+                    doc_id,
+                    _param(
+                        "limit",
+                        "how many (default 10, at most 50)",
+                        {"type": "integer", "minimum": 1, "maximum": 50},
+                    ),
+                    *FILTERS,
+                ],
+                "responses": _responses(
+                    _obj(
+                        {
+                            "id": _str(),
+                            "limit": {"type": "integer"},
+                            "hits": _array(_ref("RelatedHit")),
+                        }
+                    ),
+                    400,
+                    404,
+                    503,
+                ),
+            }
+        },
+        "/health": {
+            "get": {
+                "summary": "Whether there is a usable index",
+                "operationId": "health",
+                "responses": _responses(
+                    _obj(
+                        {
+                            "status": _str(enum=["ok"]),
+                            "documents": {"type": "integer"},
+                            "generation": {"type": "integer"},
+                        }
+                    ),
+                    503,
+                ),
+            }
+        },
+        "/stats": {
+            "get": {
+                "summary": "Index counts, size, and the index runs",
+                "operationId": "stats",
+                "responses": _responses(
+                    _obj(
+                        {
+                            "documents": {"type": "integer"},
+                            "by_kind": _obj(
+                                {"event": {"type": "integer"}, "source": {"type": "integer"}}
+                            ),
+                            "generation": {"type": "integer"},
+                            "index_bytes": {"type": "integer"},
+                            "last_run": _nullable({"type": "object"}),
+                            "running": _nullable({"type": "object"}),
+                            "next_run": _nullable(_str(format="date-time")),
+                        }
+                    ),
+                    503,
+                ),
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This description",
+                "operationId": "openapi",
+                "responses": _responses({"type": "object"}),
+            }
+        },
+    }
+    responses = {
+        f"E{status}": {
+            "description": desc,
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for status, desc in {
+            400: "a parameter is wrong; the message says which and why",
+            401: "no token given",
+            403: "wrong token",
+            404: "no such document",
+            409: "an index run is already under way",
+            503: "no usable index; the message says why",
+        }.items()
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "searchsvc",
+            "version": __version__,
+            "description": "Full-text search and related events for a news site. Every "
+            'error has the shape {"error": {"code", "message"}}; 405, 413 and 414 '
+            "are possible on any path.",
+        },
+        **({"servers": [{"url": server_url}]} if server_url else {}),
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Hit": _HIT,
+                "RelatedHit": _RELATED_HIT,
+                "SearchResult": _SEARCH,
+                "Document": _DOCUMENT,
+                "Error": _ERROR,
+            },
+            "responses": responses,
+        },
+    }
