@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from searchsvc.config import ContentConfig
 from searchsvc.parsing import Role, classify
@@ -17,14 +16,16 @@ from searchsvc.parsing import Role, classify
 @dataclass(frozen=True, slots=True)
 class FileInfo:
     id: str
-    path: Path
+    path: str
     mtime_ns: int
     size: int
-    role: Role
+    role: Role = "sniff"
 
-    @property
-    def stamp(self) -> tuple[int, int]:
-        return (self.mtime_ns, self.size)
+    def classified(self, content: ContentConfig) -> FileInfo:
+        """This file with its role from the configured globs (done only for files that
+        are read: a run over an unchanged tree classifies nothing)."""
+        role = classify(self.id, content.event_globs, content.source_globs, content.day_globs)
+        return FileInfo(self.id, self.path, self.mtime_ns, self.size, role)
 
 
 class ContentError(OSError):
@@ -37,7 +38,7 @@ def scan(content: ContentConfig) -> dict[str, FileInfo]:
     if not root.is_dir():
         raise ContentError(f"content root is not a readable directory: {root}")
     files: dict[str, FileInfo] = {}
-    stack = [(root, "")]
+    stack = [(str(root), "")]
     while stack:
         folder, prefix = stack.pop()
         try:
@@ -50,14 +51,14 @@ def scan(content: ContentConfig) -> dict[str, FileInfo]:
             rel = prefix + entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    stack.append((Path(entry.path), rel + "/"))
+                    stack.append((entry.path, rel + "/"))
                     continue
                 if entry.is_symlink():
                     try:
                         st = entry.stat(follow_symlinks=True)
                     except OSError:
                         st = entry.stat(follow_symlinks=False)  # dangling: reported on parse
-                    if Path(entry.path).is_dir():
+                    if os.path.isdir(entry.path):
                         continue
                 elif entry.is_file(follow_symlinks=False):
                     st = entry.stat(follow_symlinks=False)
@@ -65,6 +66,5 @@ def scan(content: ContentConfig) -> dict[str, FileInfo]:
                     continue  # sockets, fifos, devices
             except OSError:
                 continue
-            role = classify(rel, content.event_globs, content.source_globs, content.day_globs)
-            files[rel] = FileInfo(rel, Path(entry.path), st.st_mtime_ns, st.st_size, role)
+            files[rel] = FileInfo(rel, entry.path, st.st_mtime_ns, st.st_size)
     return files

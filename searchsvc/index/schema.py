@@ -11,27 +11,23 @@ import json
 from typing import Any
 
 from whoosh import columns, fields
-from whoosh.analysis import (
-    CharsetFilter,
-    IDAnalyzer,
-    LowercaseFilter,
-    RegexTokenizer,
-    StemFilter,
-    StopFilter,
-)
-from whoosh.support.charset import accent_map
+from whoosh.analysis import IDAnalyzer
 
+from searchsvc.index.analysis import NewsAnalyzer
 from searchsvc.model import Document
 
 # Stemmed, stop-worded and accent-folded ("Tohoku" finds "Tōhoku").
-TEXT_ANALYZER = (
-    RegexTokenizer()
-    | LowercaseFilter()
-    | CharsetFilter(accent_map)
-    | StopFilter()
-    | StemFilter(cachesize=-1)
-)
+TEXT_ANALYZER = NewsAnalyzer()
 _EXACT = IDAnalyzer(lowercase=True)
+
+
+class DAY(fields.DATETIME):
+    """A date, indexed as a single term: dates are few (one per day), so range queries
+    stay cheap without Whoosh's eight "tiered" terms per value."""
+
+    def __init__(self) -> None:
+        fields.NUMERIC.__init__(self, int, 64, shift_step=0)
+
 
 TEXT_FIELDS = ("title", "summary", "body", "sources")
 SCHEMA_VERSION = 1
@@ -45,7 +41,7 @@ def make_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(analyzer=_EXACT),
-        date=fields.DATETIME(),
+        date=DAY(),
         # The date as a day number (0 when unknown), for sorting and year facets. Every
         # document has one: Whoosh 2.7 misreads a column whose last documents lack a value.
         day=fields.COLUMN(columns.NumericColumn("i", default=0)),
@@ -59,9 +55,6 @@ def make_schema() -> fields.Schema:
         locations=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         story=fields.ID(analyzer=_EXACT),
         category=fields.ID(analyzer=_EXACT),
-        # Spellings as written, for facet labels ("Northern Mali conflict", not lowercased).
-        tag_labels=fields.KEYWORD(commas=True),
-        location_labels=fields.KEYWORD(commas=True),
         # Everything needed to render a hit or `show` a document without the file.
         doc=fields.STORED,
     )
@@ -71,18 +64,29 @@ def _keywords(values: list[str]) -> str:
     return ",".join(v.replace(",", " ") for v in values)
 
 
+def _words(text: str) -> str:
+    return " ".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+def repeats_title(doc: Document) -> bool:
+    """True when the summary only repeats the title (most event pages in the wild:
+    "Story:Text." then "Text."). Such a summary is stored and shown, but indexed once,
+    as the title: indexing it twice doubled the indexing work and counted the same words
+    twice in the ranking."""
+    summary = _words(doc.summary)
+    return bool(summary) and summary in _words(doc.title)
+
+
 def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
     """The Whoosh fields for one Document (plus the words of its linked source texts)."""
     out: dict[str, Any] = {
         "id": doc.id,
         "kind": doc.kind,
         "title": doc.title,
-        "summary": doc.summary,
+        "summary": "" if repeats_title(doc) else doc.summary,
         "body": doc.body,
         "tags": _keywords(doc.tags),
         "locations": _keywords(doc.locations),
-        "tag_labels": _keywords(doc.tags),
-        "location_labels": _keywords(doc.locations),
         "doc": json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":")),
     }
     out["day"] = doc.date.toordinal() if doc.date else 0

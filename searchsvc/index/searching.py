@@ -65,7 +65,6 @@ class _Labels:
     locations: list[list[str]]
     years: list[int | None]
     kinds: list[str]
-    names: dict[str, dict[str, tuple[int, str]]]  # facet -> key -> (doc freq, label)
 
 
 def _segment_labels(reader: Any) -> _Labels:
@@ -73,39 +72,34 @@ def _segment_labels(reader: Any) -> _Labels:
     tags: list[list[str]] = [[] for _ in range(n)]
     locations: list[list[str]] = [[] for _ in range(n)]
     kinds = [""] * n
+    fieldnames = set(reader.indexed_field_names())
     for fieldname, table in (("tags", tags), ("locations", locations)):
-        if fieldname in reader.indexed_field_names():
+        if fieldname in fieldnames:
             for term in reader.lexicon(fieldname):
                 key = term.decode("utf-8")
                 for d in reader.postings(fieldname, term).all_ids():
                     table[d].append(key)
-    for term in reader.lexicon("kind") if "kind" in reader.indexed_field_names() else ():
-        for d in reader.postings("kind", term).all_ids():
-            kinds[d] = term.decode("utf-8")
-    names: dict[str, dict[str, tuple[int, str]]] = {"tags": {}, "locations": {}}
-    for fieldname, facet in (("tag_labels", "tags"), ("location_labels", "locations")):
-        if fieldname in reader.indexed_field_names():
-            for term in reader.lexicon(fieldname):
-                label = term.decode("utf-8")
-                freq = reader.doc_frequency(fieldname, term)
-                key = label.lower()
-                if freq > names[facet].get(key, (0, ""))[0]:
-                    names[facet][key] = (freq, label)
+    if "kind" in fieldnames:
+        for term in reader.lexicon("kind"):
+            for d in reader.postings("kind", term).all_ids():
+                kinds[d] = term.decode("utf-8")
     years: list[int | None] = [None] * n
     if reader.has_column("day"):
         column = reader.column_reader("day")
         for d in range(n):
             day = day_to_date(column[d])
             years[d] = day.year if day else None
-    return _Labels(tags, locations, years, kinds, names)
+    return _Labels(tags, locations, years, kinds)
 
 
 class _Facets:
     """Facet counts over any set of documents of one index generation."""
 
     def __init__(self, searcher: Any, cache: dict[str, _Labels]) -> None:
+        self.searcher = searcher
         self.offsets: list[int] = []
         self.parts: list[_Labels] = []
+        self.names: dict[tuple[str, str], str] = {}
         for segreader, offset in searcher.reader().leaf_readers():
             seg_id = segreader.segment().segment_id()
             if seg_id not in cache:
@@ -139,13 +133,20 @@ class _Facets:
         }
 
     def _labelled(self, counts: Counter[str], facet: str) -> list[dict[str, Any]]:
-        out = []
-        for key, c in sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:FACET_SIZE]:
-            label = max(
-                (p.names[facet].get(key, (0, key)) for p in self.parts), key=lambda x: x[0]
-            )[1]
-            out.append({"value": label, "count": c})
-        return out
+        top = sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:FACET_SIZE]
+        return [{"value": self.label(facet, key), "count": c} for key, c in top]
+
+    def label(self, facet: str, key: str) -> str:
+        """A key (lowercased) as the documents spell it: "Northern Mali conflict"."""
+        name = self.names.get((facet, key))
+        if name is None:
+            name = key
+            postings = self.searcher.postings(facet, key)
+            if postings.is_active():
+                stored = stored_dict(self.searcher.stored_fields(postings.id()))
+                name = next((v for v in stored.get(facet, []) if v.lower() == key), key)
+            self.names[(facet, key)] = name
+        return name
 
 
 class SearchIndex:

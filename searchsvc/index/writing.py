@@ -31,11 +31,12 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
-from whoosh.writing import CLEAR, SegmentWriter
+from whoosh.writing import CLEAR
 
 from searchsvc.config import Config
 from searchsvc.content import FileInfo, scan
 from searchsvc.index import state
+from searchsvc.index.analysis import FastSegmentWriter
 from searchsvc.index.manifest import Entry, Manifest
 from searchsvc.index.schema import SCHEMA_VERSION, make_schema, stored_document, to_fields
 from searchsvc.model import DayPage, Document, Skipped
@@ -232,7 +233,7 @@ def _source_words(doc: Document) -> str:
 
 def _run_task(task: _Task) -> _Result:
     ix = whoosh_index.open_dir(task.index_dir)
-    writer = SegmentWriter(ix, _lk=False, limitmb=256)
+    writer = FastSegmentWriter(ix, _lk=False, limitmb=256)
     result = _Result()
     root = Path(task.root)
     stored_texts: dict[str, str] = {}
@@ -280,7 +281,7 @@ def _run_task(task: _Task) -> _Result:
                 result.entries[info.id] = Entry(info.mtime_ns, info.size, "day")
                 _tick()
                 continue
-            res = parse_file(info.path, root, info.id, info.role, task.max_bytes)
+            res = parse_file(Path(info.path), root, info.id, info.role, task.max_bytes)
             if isinstance(res, Skipped):
                 result.skipped.append((res.id, res.reason))
                 result.entries[info.id] = Entry(info.mtime_ns, info.size, "skipped", res.reason)
@@ -323,7 +324,12 @@ class _Run:
                 log.warning("no usable manifest beside the index: re-reading every file")
         files = scan(self.config.content)
         old = manifest.files
-        todo = [f for i, f in files.items() if i not in old or old[i].stamp != f.stamp]
+        content = self.config.content
+        todo = [
+            f.classified(content)
+            for i, f in files.items()
+            if i not in old or old[i].stamp != (f.mtime_ns, f.size)
+        ]
         gone = [i for i in old if i not in files]
         self.report.unchanged = len(files) - len(todo)
         if not todo and not gone and not full:
@@ -345,10 +351,13 @@ class _Run:
                 self.config.content.max_file_bytes,
                 [],
             )
+            t1 = time.perf_counter()
             results1 = pool.run(base, phase1, defer_events=True)
+            t2 = time.perf_counter()
             by_event, by_url, fresh = self._links(old, files, results1)
             affected = self._events_linked_to(old, touched_sources, results1, files)
-            phase2 += [files[i] for i in affected if i not in {f.id for f in todo}]
+            todo_ids = {f.id for f in todo}
+            phase2 += [files[i].classified(content) for i in affected if i not in todo_ids]
             deferred = [d for r in results1 for d in r.deferred]
             results2 = pool.run(
                 base,
@@ -357,10 +366,18 @@ class _Run:
                 by_event=by_event,
                 by_url=by_url,
                 fresh=fresh,
-                deferred_files=[files[d.id] for d in deferred],
+                deferred_files=[f for f in phase1 if f.id in {d.id for d in deferred}],
             )
+        t3 = time.perf_counter()
         results = results1 + results2
         self._commit(ix, manifest, files, todo, gone, results, full)
+        log.debug(
+            "run timings: scan+plan %.2fs, sources %.2fs, events %.2fs, commit %.2fs",
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+            time.perf_counter() - t3,
+        )
         self.report.seconds = time.perf_counter() - t0
         return self.report
 
@@ -424,7 +441,7 @@ class _Run:
     ) -> None:
         old = dict(manifest.files)
         report = self.report
-        writer = ix.writer(timeout=self.config.index.lock_timeout)
+        writer = FastSegmentWriter(ix, timeout=self.config.index.lock_timeout)
         try:
             written: dict[str, Entry] = {}
             for r in results:

@@ -1,0 +1,133 @@
+"""The text analyzer, and two small speed-ups to Whoosh's segment writer.
+
+`NewsAnalyzer` gives exactly the tokens of
+`RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()`
+(tests/test_analysis.py checks it), in one loop instead of a chain of five generators:
+analysis was about 40% of indexing time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from whoosh.analysis import STOP_WORDS, Analyzer, Token
+from whoosh.analysis.tokenizers import default_pattern
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, _lenfield
+from whoosh.lang.porter import stem
+from whoosh.support.charset import accent_map
+from whoosh.util.numeric import byte_to_length
+from whoosh.writing import SegmentWriter
+
+
+class NewsAnalyzer(Analyzer):
+    """Words, lowercased, accents folded ("Tōhoku" -> "tohoku"), stop words dropped,
+    Porter-stemmed."""
+
+    def __init__(self, minsize: int = 2) -> None:
+        self.minsize = minsize
+        self.stoplist = frozenset(STOP_WORDS)
+        self._stems: dict[str, str] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NewsAnalyzer) and other.minsize == self.minsize
+
+    def __hash__(self) -> int:
+        return hash(("NewsAnalyzer", self.minsize))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"minsize": self.minsize, "stoplist": self.stoplist, "_stems": {}}
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        stems = self._stems
+        stoplist = self.stoplist
+        minsize = self.minsize
+        if tokenize:
+            matches = ((m.group(), m.start(), m.end()) for m in default_pattern.finditer(value))
+        else:
+            matches = iter([(value, 0, len(value))])
+        rawpos = start_pos
+        pos: int | None = None  # StopFilter's renumbering: from the first kept token on
+        for text, start, end in matches:
+            word = text.lower().translate(accent_map)
+            t.boost = 1.0
+            if keeporiginal:
+                t.original = text
+            if chars:
+                t.startchar = start_char + start
+                t.endchar = start_char + end
+            if len(word) < minsize or word in stoplist:
+                if not removestops:
+                    t.text = word
+                    t.stopped = True
+                    if positions:
+                        t.pos = rawpos
+                    rawpos += 1
+                    yield t
+                else:
+                    rawpos += 1
+                continue
+            stemmed = stems.get(word)
+            if stemmed is None:
+                stemmed = stems[word] = stem(word)
+            t.text = stemmed
+            t.stopped = False
+            if positions:
+                pos = rawpos if pos is None else pos + 1
+                t.pos = pos
+            rawpos += 1
+            yield t
+
+
+# Posting blocks uncompressed: a fifth faster to write and to search, for a larger index.
+COMPRESSION = 0
+
+
+class _CachedLengths:
+    """Field lengths of a just-written segment, read once instead of once per posting."""
+
+    def __init__(self, pdr: Any) -> None:
+        self._pdr = pdr
+        self._cache: dict[str, list[int] | None] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        table = self._cache.get(fieldname, False)
+        if table is False:
+            reader = self._pdr._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            table = None if reader is None else [byte_to_length(b) if b else 0 for b in reader]
+            self._cache[fieldname] = table
+        return default if table is None else table[docnum]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pdr, name)
+
+
+class FastSegmentWriter(SegmentWriter):
+    """Whoosh's SegmentWriter, which reads each posting's field length back from disk
+    while writing postings (a quarter of commit time); this one reads them once."""
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("codec", W3Codec(compression=COMPRESSION))
+        super().__init__(ix, **kwargs)
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        pdr = self.per_document_reader() if self.codec.length_stats else None
+        lengths = _CachedLengths(pdr) if pdr is not None else None
+        self.fieldwriter.add_postings(self.schema, lengths, self.pool.iter_postings())
+        self.fieldwriter.close()
+        if pdr is not None:
+            pdr.close()

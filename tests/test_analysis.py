@@ -1,0 +1,51 @@
+"""The fused analyzer gives exactly the tokens of Whoosh's own chain."""
+
+from __future__ import annotations
+
+import pytest
+from whoosh.analysis import (
+    CharsetFilter,
+    LowercaseFilter,
+    RegexTokenizer,
+    StemFilter,
+    StopFilter,
+)
+from whoosh.support.charset import accent_map
+
+from searchsvc.index.analysis import NewsAnalyzer
+
+CHAIN = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+
+TEXTS = [
+    "Northern Mali conflict:French and Malian troops retake Diabaly and Douentza.",
+    "Tōhoku earthquake; Côte d'Ivoire votes — a 2011 O104:H4 outbreak, U.S. stocks fall 3.5%.",
+    "The the THE a I x y is was running runners ran",
+    "",
+    "   ",
+    "São Paulo's mayor, 10:30 a.m., e-mail, naïve café",
+]
+
+
+def tokens(analyzer, text, **kw):
+    return [
+        (t.text, t.pos if kw.get("positions") else None, t.startchar if kw.get("chars") else None,
+         t.endchar if kw.get("chars") else None, t.stopped)
+        for t in analyzer(text, **kw)
+    ]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {},
+        {"positions": True},
+        {"positions": True, "chars": True},
+        {"chars": True, "removestops": False, "mode": "query"},
+        {"positions": True, "removestops": False},
+        {"tokenize": False},
+        {"positions": True, "start_pos": 5, "chars": True, "start_char": 10},
+    ],
+)
+def test_same_tokens_as_the_whoosh_chain(text, kw):
+    assert tokens(NewsAnalyzer(), text, **kw) == tokens(CHAIN, text, **kw)
