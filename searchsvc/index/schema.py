@@ -49,7 +49,7 @@ def make_schema() -> fields.Schema:
         summary=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
         body=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
         # The words of the source texts linked to an event: found by them, ranked lower.
-        sources=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=False),
+        sources=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
         # Exact, case-insensitive labels: filters, facets and `tags:mali` queries.
         tags=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         locations=fields.KEYWORD(lowercase=True, commas=True, scorable=True),

