@@ -14,7 +14,9 @@ from whoosh.support.charset import accent_map
 
 from searchsvc.index.analysis import NewsAnalyzer
 
-CHAIN = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+CHAIN = (
+    RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
+)
 
 TEXTS = [
     "Northern Mali conflict:French and Malian troops retake Diabaly and Douentza.",
@@ -28,8 +30,13 @@ TEXTS = [
 
 def tokens(analyzer, text, **kw):
     return [
-        (t.text, t.pos if kw.get("positions") else None, t.startchar if kw.get("chars") else None,
-         t.endchar if kw.get("chars") else None, t.stopped)
+        (
+            t.text,
+            t.pos if kw.get("positions") else None,
+            t.startchar if kw.get("chars") else None,
+            t.endchar if kw.get("chars") else None,
+            t.stopped,
+        )
         for t in analyzer(text, **kw)
     ]
 

@@ -39,8 +39,20 @@ def test_seed_show_and_search(cli, tree, tmp_path):
     }
     assert doc["sources"][1]["name"] == "France 24"
     assert len(doc["related"]) == 10
-    assert set(doc) >= {"id", "kind", "date", "title", "story", "summary", "body", "category",
-                        "tags", "locations", "sources", "related"}
+    assert set(doc) >= {
+        "id",
+        "kind",
+        "date",
+        "title",
+        "story",
+        "summary",
+        "body",
+        "category",
+        "tags",
+        "locations",
+        "sources",
+        "related",
+    }
 
     assert search_ids(cli, ix, "Douentza")[0] == SEED_EVENT_ID
     assert SEED_EVENT_ID not in search_ids(cli, ix, "Chadian soldiers")
@@ -124,8 +136,10 @@ def test_incremental_runs(cli, sample_tree, tmp_path):
     again = report(index(cli, sample_tree, ix))
     assert (again["added"], again["updated"], again["deleted"], again["skipped"]) == (0, 0, 0, [])
     assert again["unchanged"] == first["added"] + first["day_pages"] + len(first["skipped"])
-    assert "nothing to do" in cli("index", "--content", str(sample_tree), "--index", str(ix),
-                                  check=True).stdout
+    assert (
+        "nothing to do"
+        in cli("index", "--content", str(sample_tree), "--index", str(ix), check=True).stdout
+    )
 
     seed = sample_tree / SEED_EVENT_ID
     seed.write_text(seed.read_text().replace("defence minister", "zanzibarian minister"))
@@ -149,18 +163,27 @@ def test_incremental_runs(cli, sample_tree, tmp_path):
 
 def test_linked_source_makes_the_event_findable_by_its_words(cli, tree, tmp_path):
     ix = tmp_path / "ix"
-    write(tree, "sources/f24/advance.md",
-          "---\ntitle: Troops advance\nurl: https://www.france24.com/en/20130121-french-"
-          "malian-troops-advance-diabaly-france-aims-total-reconquest/\n---\n"
-          "The quartermaster spoke of logistics near Sévaré.\n")
-    write(tree, "sources/notes/by-event.txt",
-          f"---\nevent: /{SEED_EVENT_ID}\n---\nA heliograph signal was seen.\n")
+    write(
+        tree,
+        "sources/f24/advance.md",
+        "---\ntitle: Troops advance\nurl: https://www.france24.com/en/20130121-french-"
+        "malian-troops-advance-diabaly-france-aims-total-reconquest/\n---\n"
+        "The quartermaster spoke of logistics near Sévaré.\n",
+    )
+    write(
+        tree,
+        "sources/notes/by-event.txt",
+        f"---\nevent: /{SEED_EVENT_ID}\n---\nA heliograph signal was seen.\n",
+    )
     report(index(cli, tree, ix))
     assert SEED_EVENT_ID in search_ids(cli, ix, "quartermaster")  # by URL (www., slash)
     assert SEED_EVENT_ID in search_ids(cli, ix, "heliograph")  # by front matter `event`
 
-    write(tree, "sources/notes/by-event.txt",
-          f"---\nevent: /{SEED_EVENT_ID}\n---\nA semaphore signal was seen.\n")
+    write(
+        tree,
+        "sources/notes/by-event.txt",
+        f"---\nevent: /{SEED_EVENT_ID}\n---\nA semaphore signal was seen.\n",
+    )
     r = report(index(cli, tree, ix))
     assert r["updated"] == 2  # the source text, and the event it belongs to
     assert SEED_EVENT_ID in search_ids(cli, ix, "semaphore")
@@ -180,8 +203,10 @@ def test_a_second_run_waits_or_says_busy(cli, tree, tmp_path):
         assert busy.returncode == 75
         assert "busy" in busy.stderr
         assert time.monotonic() - t0 >= 1
-    assert "nothing to do" in cli("index", "--content", str(tree), "--index", str(ix),
-                                  check=True).stdout
+    assert (
+        "nothing to do"
+        in cli("index", "--content", str(tree), "--index", str(ix), check=True).stdout
+    )
 
 
 def test_unwritable_index_exits_non_zero(cli, tree, tmp_path):

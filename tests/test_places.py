@@ -15,15 +15,21 @@ DATA = Path(__file__).parent / "data"
 @pytest.mark.parametrize(
     ("text", "places"),
     [
-        ("Northern Mali conflict:French and Malian troops retake Diabaly and Douentza.",
-         ["Mali", "France", "Douentza"]),
+        (
+            "Northern Mali conflict:French and Malian troops retake Diabaly and Douentza.",
+            ["Mali", "France", "Douentza"],
+        ),
         ("Malian soldiers patrol.", ["Mali"]),  # a demonym names its country
-        ("U.S. and UK officials meet in the UAE.",
-         ["United States", "United Kingdom", "United Arab Emirates"]),
+        (
+            "U.S. and UK officials meet in the UAE.",
+            ["United States", "United Kingdom", "United Arab Emirates"],
+        ),
         ("Floods hit São Paulo and Sao Paulo again.", ["São Paulo"]),
         ("Côte d'Ivoire votes; Ivory Coast counts.", ["Ivory Coast"]),
-        ("Six people die in the city of Aurora in the US state of Illinois.",
-         ["Aurora", "United States", "Illinois"]),
+        (
+            "Six people die in the city of Aurora in the US state of Illinois.",
+            ["Aurora", "United States", "Illinois"],
+        ),
     ],
 )
 def test_places_found(text, places):
