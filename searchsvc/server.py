@@ -14,9 +14,11 @@ import sys
 from typing import Any
 
 from gunicorn import util as gunicorn_util
+from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.app.base import BaseApplication
 
 from searchsvc.config import Config
+from searchsvc.content import ContentError
 from searchsvc.index import IndexBusy, IndexWriteError, index_exists, run_index
 from searchsvc.web import create_app
 from searchsvc.web.errors import CODES
@@ -56,6 +58,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "errorlog": "-",
             "loglevel": "info",
             "proc_name": "searchsvc",
+            "control_socket_disable": True,
         }
         for key, value in options.items():
             self.cfg.set(key, value)
@@ -73,8 +76,8 @@ def ensure_index(config: Config) -> None:
         report = run_index(config, progress=False)
         for line in report.lines()[:20]:
             log.info("%s", line)
-    except (IndexBusy, IndexWriteError) as exc:
-        log.error("%s", exc)
+    except (IndexBusy, IndexWriteError, ContentError) as exc:
+        log.error("cannot build the index: %s; serving without one (503) for now", exc)
 
 
 def serve(config: Config, schedule: bool = True) -> int:
@@ -87,6 +90,7 @@ def serve(config: Config, schedule: bool = True) -> int:
         cmd += ["schedule", "--content", str(config.content.root), "--index", str(config.index.dir)]
         scheduler = subprocess.Popen(cmd)
     gunicorn_util.write_error = _json_write_error
+    gunicorn_wsgi.SERVER = "searchsvc"  # the Server header: no server software or version
     try:
         _Gunicorn(config).run()
     finally:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -98,3 +99,52 @@ def show_json(cli: Runner, index_dir: Path, doc_id: str) -> dict:
 def search_ids(cli: Runner, index_dir: Path, query: str, *extra: str) -> list[str]:
     proc = cli("search", query, "--json", "--index", str(index_dir), *extra, check=True)
     return [h["id"] for h in json.loads(proc.stdout)["hits"]]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`searchsvc serve` in a subprocess on a free port: the real gunicorn, the real app."""
+
+    def __init__(self, root: Path, index_dir: Path, *args: str, env: dict[str, str] | None = None,
+                 log: Path | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+        environ.update(env or {})
+        self.log = log or index_dir.parent / f"serve-{self.port}.log"
+        self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "searchsvc", "serve", "--port", str(self.port),
+             "--content", str(root), "--index", str(index_dir), *args],
+            stdout=self._out, stderr=subprocess.STDOUT, env=environ, cwd=index_dir.parent,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> Server:
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited:\n{self.log.read_text()}")
+            try:
+                requests.get(self.url + "/health", timeout=2)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise AssertionError(f"server not ready:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._out.close()

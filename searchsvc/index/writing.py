@@ -315,6 +315,7 @@ class _Run:
 
     def run(self) -> Report:
         t0 = time.perf_counter()
+        files = scan(self.config.content)  # first: a missing root must not touch the index
         ix, full = open_for_writing(self.index_dir, self.full)
         self.report.full = full
         manifest = Manifest(schema=SCHEMA_VERSION)
@@ -322,7 +323,6 @@ class _Run:
             manifest = Manifest.load(self.index_dir, SCHEMA_VERSION)
             if not manifest.files and ix.doc_count_all() > 0:
                 log.warning("no usable manifest beside the index: re-reading every file")
-        files = scan(self.config.content)
         old = manifest.files
         content = self.config.content
         todo = [

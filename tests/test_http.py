@@ -1,0 +1,210 @@
+"""The HTTP API, over a real server process (gunicorn) and a real index of the sample."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import quote
+
+import pytest
+import requests
+from conftest import SEED_EVENT_ID, Server
+
+from searchsvc.config import SAMPLE_CONTENT
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("http")
+    root = base / "content"
+    shutil.copytree(SAMPLE_CONTENT, root)
+    srv = Server(root, base / "ix", "--no-schedule").wait_ready()
+    yield srv
+    srv.stop()
+
+
+def get(server, path, **params):
+    return requests.get(server.url + path, params=params, timeout=30)
+
+
+def assert_error(response, status, words=""):
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}
+    assert {"code", "message"} <= set(body["error"])
+    assert words.lower() in body["error"]["message"].lower()
+    assert "Traceback" not in response.text and "/site-packages/" not in response.text
+
+
+def test_douentza_finds_the_seed_first(server):
+    r = get(server, "/search", q="Douentza")
+    assert r.status_code == 200
+    body = r.json()
+    assert list(body) == ["query", "total", "page", "per_page", "took_ms", "hits", "facets"]
+    assert body["hits"][0]["id"] == SEED_EVENT_ID
+    hit = body["hits"][0]
+    assert set(hit) == {"id", "kind", "title", "date", "story", "tags", "locations", "snippet",
+                        "score"}
+    assert "<mark>Douentza</mark>" in hit["snippet"]
+    assert hit["date"] == "2013-01-21" and hit["story"] == "Northern Mali conflict"
+
+
+def test_chadian_soldiers_does_not_find_the_seed(server):
+    ids = [h["id"] for h in get(server, "/search", q="Chadian soldiers").json()["hits"]]
+    assert ids and SEED_EVENT_ID not in ids
+    assert ids[0].startswith("news/2013/02/22/northern-mali-conflict-p13-chadian-soldiers")
+
+
+def test_snippets_are_escaped(server):
+    body = get(server, "/search", q="Islamists").json()
+    for hit in body["hits"]:
+        stripped = hit["snippet"].replace("<mark>", "").replace("</mark>", "")
+        assert "<" not in stripped and ">" not in stripped
+
+
+def test_filters_by_tag_and_month(server):
+    body = get(server, "/search", q="Mali", tag="Mali", **{"from": "2013-01", "to": "2013-01"}).json()
+    assert body["total"] >= 2
+    for hit in body["hits"]:
+        assert "mali" in [t.lower() for t in hit["tags"]]
+        assert hit["date"].startswith("2013-01")
+    assert SEED_EVENT_ID in [h["id"] for h in body["hits"]]
+    other = get(server, "/search", q="Mali", tag="Mali", **{"from": "2012", "to": "2012"}).json()
+    assert SEED_EVENT_ID not in [h["id"] for h in other["hits"]]
+    assert all(h["date"].startswith("2012") for h in other["hits"])
+
+
+def test_repeated_filters_must_all_match(server):
+    both = requests.get(server.url + "/search?tag=Mali&tag=France", timeout=30).json()
+    assert both["total"] >= 1
+    for hit in both["hits"]:
+        tags = {t.lower() for t in hit["tags"]}
+        assert {"mali", "france"} <= tags
+    mali = requests.get(server.url + "/search?tag=Mali", timeout=30).json()
+    assert mali["total"] > both["total"]
+
+
+def test_browse_newest_first_and_facets_count_the_whole_result(server):
+    body = get(server, "/search", per_page=3).json()
+    assert body["total"] > 400 and len(body["hits"]) == 3
+    dates = [h["date"] for h in body["hits"]]
+    assert dates == sorted(dates, reverse=True)
+    kinds = {f["value"]: f["count"] for f in body["facets"]["kind"]}
+    assert sum(kinds.values()) == body["total"]
+    years = {f["value"]: f["count"] for f in body["facets"]["year"]}
+    assert years["2012"] > 3
+    tags = {f["value"]: f["count"] for f in body["facets"]["tags"]}
+    assert tags  # labels keep their spelling
+    assert any(v[0].isupper() for v in tags)
+    narrowed = get(server, "/search", tag=next(iter(tags))).json()
+    assert narrowed["total"] == tags[next(iter(tags))]
+
+
+def test_sort_and_pages(server):
+    asc = get(server, "/search", q="Mali", sort="date", per_page=5).json()
+    dates = [h["date"] for h in asc["hits"] if h["date"]]
+    assert dates == sorted(dates)
+    p1 = get(server, "/search", q="Mali", per_page=5, page=1).json()
+    p2 = get(server, "/search", q="Mali", per_page=5, page=2).json()
+    assert p1["total"] == p2["total"] > 10
+    assert not {h["id"] for h in p1["hits"]} & {h["id"] for h in p2["hits"]}
+
+
+def test_query_language(server):
+    assert get(server, "/search", q='"French and Malian troops"').json()["total"] >= 1
+    assert get(server, "/search", q="Douent*").json()["hits"][0]["id"] == SEED_EVENT_ID
+    assert get(server, "/search", q="Duentza~").json()["hits"][0]["id"] == SEED_EVENT_ID
+    assert get(server, "/search", q="story:\"Northern Mali conflict\"").json()["total"] == 2
+    assert get(server, "/search", q="tags:douentza").json()["total"] >= 1
+    assert get(server, "/search", q="Mali NOT France").json()["total"] >= 1
+    r = get(server, "/search", q="date:2013-01")
+    assert r.status_code == 200 and r.json()["total"] >= 2
+
+
+def test_event_document(server):
+    doc = get(server, f"/events/{SEED_EVENT_ID}").json()
+    assert doc["id"] == SEED_EVENT_ID
+    assert list(doc)[:12] == ["id", "kind", "date", "title", "story", "summary", "body",
+                              "category", "tags", "locations", "sources", "related"]
+    encoded = get(server, "/events/" + quote(SEED_EVENT_ID, safe="")).json()
+    assert encoded["id"] == SEED_EVENT_ID
+
+
+def test_related_lists_same_story_events_not_itself(server):
+    r = get(server, f"/events/{SEED_EVENT_ID}/related", limit=5)
+    assert r.status_code == 200
+    hits = r.json()["hits"]
+    assert 0 < len(hits) <= 5
+    ids = [h["id"] for h in hits]
+    assert SEED_EVENT_ID not in ids
+    # Events of the seed's story: the ones its Related list links, tagged with the story.
+    same_story = [h for h in hits if "Northern Mali conflict" in h["tags"]]
+    assert len(same_story) >= 2
+    assert hits[0]["id"].startswith("news/2013/02/22/northern-mali-conflict")
+    for h in hits:
+        assert h["context"], h  # the tags it shares with the seed
+        assert set(h["context"]) <= {"Northern Mali conflict", "Islamist", "Mali", "Diabaly",
+                                     "France", "Douentza"}
+    filtered = get(server, f"/events/{SEED_EVENT_ID}/related", **{"from": "2013"}).json()
+    assert all(h["date"] >= "2013" for h in filtered["hits"])
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"q": "Mali", "per_page": "abc"}, "per_page"),
+        ({"q": "Mali", "per_page": "1000"}, "per_page"),
+        ({"q": "Mali", "page": "0"}, "page"),
+        ({"from": "2013-02-30"}, "not a real date"),
+        ({"to": "yesterday"}, "not a date"),
+        ({"q": '"unbalanced quote'}, "unbalanced quote"),
+        ({"q": "(Mali OR France"}, "parenthesis"),
+        ({"q": "x" * 5000}, "too long"),
+        ({"q": "AND OR NOT"}, "nothing to search"),
+        ({"q": "*ali"}, "wildcard"),
+        ({"sort": "random"}, "sort"),
+        ({"kind": "video"}, "kind"),
+    ],
+)
+def test_bad_requests_get_400_in_the_error_shape(server, params, words):
+    assert_error(get(server, "/search", **params), 400, words)
+
+
+def test_unknown_things(server):
+    assert_error(get(server, "/events/news/nope.md"), 404, "no document")
+    assert_error(get(server, "/events/news/nope.md/related"), 404, "no document")
+    assert_error(get(server, "/events/../../etc/passwd"), 404)
+    assert_error(get(server, "/nowhere"), 404)
+    assert_error(requests.post(server.url + "/search", timeout=10), 405)
+    assert_error(requests.post(server.url + "/search", data="x" * 200_000, timeout=10), 413)
+    assert_error(get(server, f"/events/{SEED_EVENT_ID}/related", limit="0"), 400, "limit")
+
+
+def test_overlong_request_line_is_414_in_the_error_shape(server):
+    r = requests.get(server.url + "/search?q=" + "x" * 9000, timeout=10)
+    assert_error(r, 414)
+
+
+def test_health_and_stats(server):
+    health = get(server, "/health").json()
+    assert health["status"] == "ok" and health["documents"] > 400
+    stats = get(server, "/stats").json()
+    assert stats["by_kind"]["event"] > 400 and stats["by_kind"]["source"] == 61
+    assert stats["index_bytes"] > 100_000
+    assert stats["last_run"]["report"]["added"] == stats["documents"]
+
+
+def test_security_headers(server):
+    r = get(server, "/search", q="Mali")
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Server" not in r.headers or "gunicorn" not in r.headers["Server"].lower()
+
+
+def test_no_index_is_503(tmp_path):
+    srv = Server(tmp_path / "missing-content", tmp_path / "empty-ix", "--no-schedule")
+    try:
+        srv.wait_ready()
+        assert_error(get(srv, "/health"), 503, "index")
+        assert_error(get(srv, "/search", q="Mali"), 503, "index")
+    finally:
+        srv.stop()
