@@ -14,8 +14,8 @@ import sys
 from typing import Any
 
 from gunicorn import util as gunicorn_util
-from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import wsgi as gunicorn_wsgi
 
 from searchsvc.config import Config
 from searchsvc.content import ContentError

@@ -7,8 +7,8 @@ import json
 import os
 import shutil
 import subprocess
-import time
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,8 +112,14 @@ def free_port() -> int:
 class Server:
     """`searchsvc serve` in a subprocess on a free port: the real gunicorn, the real app."""
 
-    def __init__(self, root: Path, index_dir: Path, *args: str, env: dict[str, str] | None = None,
-                 log: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        index_dir: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environ = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
@@ -121,9 +127,23 @@ class Server:
         self.log = log or index_dir.parent / f"serve-{self.port}.log"
         self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "searchsvc", "serve", "--port", str(self.port),
-             "--content", str(root), "--index", str(index_dir), *args],
-            stdout=self._out, stderr=subprocess.STDOUT, env=environ, cwd=index_dir.parent,
+            [
+                sys.executable,
+                "-m",
+                "searchsvc",
+                "serve",
+                "--port",
+                str(self.port),
+                "--content",
+                str(root),
+                "--index",
+                str(index_dir),
+                *args,
+            ],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=environ,
+            cwd=index_dir.parent,
         )
 
     def wait_ready(self, timeout: float = 60.0) -> Server:

@@ -56,3 +56,17 @@ def tokens(analyzer, text, **kw):
 )
 def test_same_tokens_as_the_whoosh_chain(text, kw):
     assert tokens(NewsAnalyzer(), text, **kw) == tokens(CHAIN, text, **kw)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_fast_postings_equal_whoosh_postings(text):
+    from whoosh.formats import Positions
+
+    from searchsvc.index.analysis import FastPositions
+
+    fast, slow = FastPositions(), Positions()
+    mine = sorted(fast.word_values(text, NewsAnalyzer(), mode="index"))
+    theirs = sorted(slow.word_values(text, CHAIN, mode="index"))
+    assert [(w, n, wt) for w, n, wt, _ in mine] == [(w, n, wt) for w, n, wt, _ in theirs]
+    for (_, _, _, a), (_, _, _, b) in zip(mine, theirs, strict=True):
+        assert fast.decode_positions(a) == slow.decode_positions(b)

@@ -43,8 +43,17 @@ def test_douentza_finds_the_seed_first(server):
     assert list(body) == ["query", "total", "page", "per_page", "took_ms", "hits", "facets"]
     assert body["hits"][0]["id"] == SEED_EVENT_ID
     hit = body["hits"][0]
-    assert set(hit) == {"id", "kind", "title", "date", "story", "tags", "locations", "snippet",
-                        "score"}
+    assert set(hit) == {
+        "id",
+        "kind",
+        "title",
+        "date",
+        "story",
+        "tags",
+        "locations",
+        "snippet",
+        "score",
+    }
     assert "<mark>Douentza</mark>" in hit["snippet"]
     assert hit["date"] == "2013-01-21" and hit["story"] == "Northern Mali conflict"
 
@@ -63,7 +72,9 @@ def test_snippets_are_escaped(server):
 
 
 def test_filters_by_tag_and_month(server):
-    body = get(server, "/search", q="Mali", tag="Mali", **{"from": "2013-01", "to": "2013-01"}).json()
+    body = get(
+        server, "/search", q="Mali", tag="Mali", **{"from": "2013-01", "to": "2013-01"}
+    ).json()
     assert body["total"] >= 2
     for hit in body["hits"]:
         assert "mali" in [t.lower() for t in hit["tags"]]
@@ -114,7 +125,7 @@ def test_query_language(server):
     assert get(server, "/search", q='"French and Malian troops"').json()["total"] >= 1
     assert get(server, "/search", q="Douent*").json()["hits"][0]["id"] == SEED_EVENT_ID
     assert get(server, "/search", q="Duentza~").json()["hits"][0]["id"] == SEED_EVENT_ID
-    assert get(server, "/search", q="story:\"Northern Mali conflict\"").json()["total"] == 2
+    assert get(server, "/search", q='story:"Northern Mali conflict"').json()["total"] == 2
     assert get(server, "/search", q="tags:douentza").json()["total"] >= 1
     assert get(server, "/search", q="Mali NOT France").json()["total"] >= 1
     r = get(server, "/search", q="date:2013-01")
@@ -124,8 +135,20 @@ def test_query_language(server):
 def test_event_document(server):
     doc = get(server, f"/events/{SEED_EVENT_ID}").json()
     assert doc["id"] == SEED_EVENT_ID
-    assert list(doc)[:12] == ["id", "kind", "date", "title", "story", "summary", "body",
-                              "category", "tags", "locations", "sources", "related"]
+    assert list(doc)[:12] == [
+        "id",
+        "kind",
+        "date",
+        "title",
+        "story",
+        "summary",
+        "body",
+        "category",
+        "tags",
+        "locations",
+        "sources",
+        "related",
+    ]
     encoded = get(server, "/events/" + quote(SEED_EVENT_ID, safe="")).json()
     assert encoded["id"] == SEED_EVENT_ID
 
@@ -143,8 +166,14 @@ def test_related_lists_same_story_events_not_itself(server):
     assert hits[0]["id"].startswith("news/2013/02/22/northern-mali-conflict")
     for h in hits:
         assert h["context"], h  # the tags it shares with the seed
-        assert set(h["context"]) <= {"Northern Mali conflict", "Islamist", "Mali", "Diabaly",
-                                     "France", "Douentza"}
+        assert set(h["context"]) <= {
+            "Northern Mali conflict",
+            "Islamist",
+            "Mali",
+            "Diabaly",
+            "France",
+            "Douentza",
+        }
     filtered = get(server, f"/events/{SEED_EVENT_ID}/related", **{"from": "2013"}).json()
     assert all(h["date"] >= "2013" for h in filtered["hits"])
 

@@ -8,14 +8,18 @@ analysis was about 40% of indexing time.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterator
+from itertools import accumulate, pairwise
 from typing import Any
 
 from whoosh.analysis import STOP_WORDS, Analyzer, Token
 from whoosh.analysis.tokenizers import default_pattern
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, _lenfield
+from whoosh.formats import Positions, tokens
 from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
+from whoosh.system import _INT_SIZE, pack_uint
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
 
@@ -131,3 +135,41 @@ class FastSegmentWriter(SegmentWriter):
         self.fieldwriter.close()
         if pdr is not None:
             pdr.close()
+
+
+_UINT32_LE = struct.Struct("<I")
+
+
+class FastPositions(Positions):
+    """Whoosh's Positions format with a lighter encoding (an array of position deltas
+    instead of a pickle) and no per-token weight bookkeeping: about a fifth of the time
+    spent turning tokens into postings."""
+
+    def word_values(self, value: Any, analyzer: Any, **kwargs: Any) -> Iterator[Any]:
+        fb = self.field_boost
+        kwargs["positions"] = True
+        poses: dict[str, list[int]] = {}
+        stream = (
+            analyzer(value, **kwargs) if isinstance(value, str) else tokens(value, analyzer, kwargs)
+        )
+        for t in stream:
+            if t.stopped:
+                continue
+            found = poses.get(t.text)
+            if found is None:
+                poses[t.text] = [t.pos]
+            else:
+                found.append(t.pos)
+        for word, poslist in poses.items():
+            yield word, len(poslist), len(poslist) * fb, self.encode(poslist)
+
+    def encode(self, poslist: list[int]) -> bytes:
+        n = len(poslist)
+        if n == 1:
+            return pack_uint(1) + _UINT32_LE.pack(poslist[0])
+        deltas = [poslist[0]] + [b - a for a, b in pairwise(poslist)]
+        return pack_uint(n) + struct.pack(f"<{n}I", *deltas)
+
+    def decode_positions(self, valuestring: bytes) -> list[int]:
+        n = (len(valuestring) - _INT_SIZE) // 4
+        return list(accumulate(struct.unpack_from(f"<{n}I", valuestring, _INT_SIZE)))

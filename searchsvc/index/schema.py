@@ -13,7 +13,7 @@ from typing import Any
 from whoosh import columns, fields
 from whoosh.analysis import IDAnalyzer
 
-from searchsvc.index.analysis import NewsAnalyzer
+from searchsvc.index.analysis import FastPositions, NewsAnalyzer
 from searchsvc.model import Document
 
 # Stemmed, stop-worded and accent-folded ("Tohoku" finds "Tōhoku").
@@ -37,6 +37,12 @@ def day_to_date(day: int) -> dt.date | None:
     return dt.date.fromordinal(day) if day > 0 else None
 
 
+def _text() -> fields.TEXT:
+    field = fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True)
+    field.format = FastPositions(field_boost=field.format.field_boost)
+    return field
+
+
 def make_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
@@ -45,11 +51,11 @@ def make_schema() -> fields.Schema:
         # The date as a day number (0 when unknown), for sorting and year facets. Every
         # document has one: Whoosh 2.7 misreads a column whose last documents lack a value.
         day=fields.COLUMN(columns.NumericColumn("i", default=0)),
-        title=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
-        summary=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
-        body=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
+        title=_text(),
+        summary=_text(),
+        body=_text(),
         # The words of the source texts linked to an event: found by them, ranked lower.
-        sources=fields.TEXT(analyzer=TEXT_ANALYZER, phrase=True),
+        sources=_text(),
         # Exact, case-insensitive labels: filters, facets and `tags:mali` queries.
         tags=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         locations=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
@@ -57,6 +63,27 @@ def make_schema() -> fields.Schema:
         category=fields.ID(analyzer=_EXACT),
         # Everything needed to render a hit or `show` a document without the file.
         doc=fields.STORED,
+    )
+
+
+def signature(schema: fields.Schema) -> list[tuple[str, ...]]:
+    """What must match for an index to be read with this code (else: rebuild it)."""
+
+    def name(obj: Any) -> str:
+        return type(obj).__name__ if obj is not None else "-"
+
+    return sorted(
+        (
+            n,
+            name(f),
+            name(getattr(f, "format", None)),
+            name(getattr(f, "analyzer", None)),
+            name(getattr(f, "column_type", None)),
+            str(getattr(f, "stored", False)),
+            str(getattr(f, "scorable", False)),
+            str(getattr(f, "shift_step", "")),
+        )
+        for n, f in schema.items()
     )
 
 
