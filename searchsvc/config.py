@@ -66,8 +66,7 @@ class SearchConfig:
     title_boost: float = 3.0
     summary_boost: float = 1.0
     body_boost: float = 0.7
-    sources_boost: float = 0.4
-    phrase_boost: float = 2.0
+    phrase_boost: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ class DAY(fields.DATETIME):
         fields.NUMERIC.__init__(self, int, 64, shift_step=0)
 
 
-TEXT_FIELDS = ("title", "summary", "body", "sources")
-SCHEMA_VERSION = 1
+TEXT_FIELDS = ("title", "summary", "body")
+SCHEMA_VERSION = 3
 
 
 def day_to_date(day: int) -> dt.date | None:
@@ -53,13 +53,14 @@ def make_schema() -> fields.Schema:
         day=fields.COLUMN(columns.NumericColumn("i", default=0)),
         title=_text(),
         summary=_text(),
+        # The body, and for an event the words of the source texts that belong to it too.
         body=_text(),
-        # The words of the source texts linked to an event: found by them, ranked lower.
-        sources=_text(),
         # Exact, case-insensitive labels: filters, facets and `tags:mali` queries.
         tags=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         locations=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
         story=fields.ID(analyzer=_EXACT),
+        # The ids an event's Related list links to (who links to whom, for "related").
+        links=fields.KEYWORD(),
         category=fields.ID(analyzer=_EXACT),
         # Everything needed to render a hit or `show` a document without the file.
         doc=fields.STORED,
@@ -111,14 +112,13 @@ def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
         "kind": doc.kind,
         "title": doc.title,
         "summary": "" if repeats_title(doc) else doc.summary,
-        "body": doc.body,
+        "body": f"{doc.body}\n\n{source_text}" if source_text else doc.body,
         "tags": _keywords(doc.tags),
+        "links": [r.id for r in doc.related],
         "locations": _keywords(doc.locations),
         "doc": json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":")),
     }
     out["day"] = doc.date.toordinal() if doc.date else 0
-    if source_text:
-        out["sources"] = source_text
     if doc.date is not None:
         out["date"] = dt.datetime(doc.date.year, doc.date.month, doc.date.day)
     if doc.story:

@@ -6,27 +6,37 @@ and moves to the newest committed generation at most `REFRESH_SECONDS` after a c
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import logging
 import threading
 import time
-from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.collectors import (
+    SortingCollector,
+    TermsCollector,
+    TimeLimit,
+    TimeLimitCollector,
+    TopCollector,
+)
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup
+from whoosh.reading import TermNotFound
 from whoosh.sorting import FieldFacet
 
 from searchsvc.config import Config
 from searchsvc.index import related as _related
 from searchsvc.index import state
-from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, day_to_date, stored_dict
+from searchsvc.index.schema import (
+    TEXT_ANALYZER,
+    TEXT_FIELDS,
+    make_schema,
+    stored_dict,
+)
+from searchsvc.index.tables import TableCache
 from searchsvc.query import (
     SNIPPET_CHARS,
     Filters,
@@ -40,7 +50,25 @@ from searchsvc.query import (
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
-FACET_SIZE = 20
+RESCORE_WINDOW = 50  # top hits re-ranked for phrases and recency
+
+
+class _TopAndAll(TopCollector):
+    """Whoosh's top-N collector that also records every matching document, so that the
+    total and the facets come from the same pass over the postings (Whoosh would run the
+    query again for them)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit, usequality=False)
+
+    def _collect(self, global_docnum: int, score: float) -> float:
+        self.docset.add(global_docnum)
+        return super()._collect(global_docnum, score)
+
+    def results(self) -> Any:
+        results = super().results()
+        results.docset = self.docset
+        return results
 
 
 class IndexUnavailable(RuntimeError):
@@ -57,98 +85,6 @@ class _MarkFormatter(HtmlFormatter):
         return "<mark>" + self._text(get_text(text, token, replace)) + "</mark>"
 
 
-@dataclass
-class _Labels:
-    """Per segment: for each document, its tag and location keys, year and kind."""
-
-    tags: list[list[str]]
-    locations: list[list[str]]
-    years: list[int | None]
-    kinds: list[str]
-
-
-def _segment_labels(reader: Any) -> _Labels:
-    n = reader.doc_count_all()
-    tags: list[list[str]] = [[] for _ in range(n)]
-    locations: list[list[str]] = [[] for _ in range(n)]
-    kinds = [""] * n
-    fieldnames = set(reader.indexed_field_names())
-    for fieldname, table in (("tags", tags), ("locations", locations)):
-        if fieldname in fieldnames:
-            for term in reader.lexicon(fieldname):
-                key = term.decode("utf-8")
-                for d in reader.postings(fieldname, term).all_ids():
-                    table[d].append(key)
-    if "kind" in fieldnames:
-        for term in reader.lexicon("kind"):
-            for d in reader.postings("kind", term).all_ids():
-                kinds[d] = term.decode("utf-8")
-    years: list[int | None] = [None] * n
-    if reader.has_column("day"):
-        column = reader.column_reader("day")
-        for d in range(n):
-            day = day_to_date(column[d])
-            years[d] = day.year if day else None
-    return _Labels(tags, locations, years, kinds)
-
-
-class _Facets:
-    """Facet counts over any set of documents of one index generation."""
-
-    def __init__(self, searcher: Any, cache: dict[str, _Labels]) -> None:
-        self.searcher = searcher
-        self.offsets: list[int] = []
-        self.parts: list[_Labels] = []
-        self.names: dict[tuple[str, str], str] = {}
-        for segreader, offset in searcher.reader().leaf_readers():
-            seg_id = segreader.segment().segment_id()
-            if seg_id not in cache:
-                cache[seg_id] = _segment_labels(segreader)
-            self.offsets.append(offset)
-            self.parts.append(cache[seg_id])
-
-    def count(self, docnums: Any) -> dict[str, list[dict[str, Any]]]:
-        tags: Counter[str] = Counter()
-        locations: Counter[str] = Counter()
-        years: Counter[int] = Counter()
-        kinds: Counter[str] = Counter()
-        offsets, parts = self.offsets, self.parts
-        for d in docnums:
-            k = bisect.bisect_right(offsets, d) - 1
-            part, local = parts[k], d - offsets[k]
-            tags.update(part.tags[local])
-            locations.update(part.locations[local])
-            year = part.years[local]
-            if year is not None:
-                years[year] += 1
-            kinds[part.kinds[local]] += 1
-        return {
-            "tags": self._labelled(tags, "tags"),
-            "locations": self._labelled(locations, "locations"),
-            "year": [
-                {"value": str(y), "count": c}
-                for y, c in sorted(years.items(), key=lambda i: (-i[1], -i[0]))[:FACET_SIZE]
-            ],
-            "kind": [{"value": k, "count": c} for k, c in kinds.most_common() if k],
-        }
-
-    def _labelled(self, counts: Counter[str], facet: str) -> list[dict[str, Any]]:
-        top = sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:FACET_SIZE]
-        return [{"value": self.label(facet, key), "count": c} for key, c in top]
-
-    def label(self, facet: str, key: str) -> str:
-        """A key (lowercased) as the documents spell it: "Northern Mali conflict"."""
-        name = self.names.get((facet, key))
-        if name is None:
-            name = key
-            postings = self.searcher.postings(facet, key)
-            if postings.is_active():
-                stored = stored_dict(self.searcher.stored_fields(postings.id()))
-                name = next((v for v in stored.get(facet, []) if v.lower() == key), key)
-            self.names[(facet, key)] = name
-        return name
-
-
 class SearchIndex:
     """The search side of the index, for the web app and the command line."""
 
@@ -158,14 +94,13 @@ class SearchIndex:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._ix: Any = None
-        self._labels: dict[str, _Labels] = {}
-        self._facets: dict[int, _Facets] = {}
+        self.tables = TableCache()
         s = config.search
+        self._parsers: dict[str, Any] = {}
         self._boosts = {
             "title": s.title_boost,
             "summary": s.summary_boost,
             "body": s.body_boost,
-            "sources": s.sources_boost,
         }
 
     # --- opening and refreshing ----------------------------------------------------------
@@ -205,37 +140,27 @@ class SearchIndex:
         local.searcher, local.checked = s, now
         return s
 
-    def _facets_for(self, searcher: Any) -> _Facets:
-        gen = searcher.reader().generation()
-        facets = self._facets.get(gen)
-        if facets is None:
-            with self._lock:
-                facets = self._facets.get(gen)
-                if facets is None:
-                    facets = _Facets(searcher, self._labels)
-                    self._facets = {gen: facets}
-                    live = {r.segment().segment_id() for r, _ in searcher.reader().leaf_readers()}
-                    self._labels = {k: v for k, v in self._labels.items() if k in live}
-        return facets
-
     # --- queries -----------------------------------------------------------------------------
 
-    def compile(self, text: str, group: Any = AndGroup) -> Any:
+    def compile(self, text: str, group: str = "and") -> Any:
         """The user's query (Whoosh syntax) as a Whoosh query, or QueryError saying why not."""
         _check_balanced(text)
-        parser = MultifieldParser(
-            list(TEXT_FIELDS), self._schema(), fieldboosts=self._boosts, group=group
-        )
-        parser.add_plugin(FuzzyTermPlugin())
+        parser = self._parsers.get(group)
+        if parser is None:
+            parser = MultifieldParser(
+                list(TEXT_FIELDS),
+                make_schema(),
+                fieldboosts=self._boosts,
+                group=OrGroup if group == "or" else AndGroup,
+            )
+            parser.add_plugin(FuzzyTermPlugin())
+            self._parsers[group] = parser
         try:
             q = parser.parse(text)
         except Exception as exc:  # Whoosh's parser is lenient; anything else is our 400
             raise QueryError(f"cannot parse the query: {exc}", "q") from None
         _check_query(q, self.config.search.max_terms)
         return q
-
-    def _schema(self) -> Any:
-        return self._index().schema
 
     def _filter(self, filters: Filters) -> Any:
         """The filters as one query that matches with a score of 0, so that AND-ing it
@@ -264,13 +189,12 @@ class SearchIndex:
         partial = False
         if req.q:
             q = self.compile(req.q)
-            boosted = self._with_phrase_boost(q, req.q)
-            results, partial = self._run(searcher, boosted, filt, limit, req.sort)
+            results, partial = self._run(searcher, q, filt, limit, req.sort)
             if results.is_empty() and _plain_words(req.q) > 1:
-                q = self.compile(req.q, OrGroup)
-                results, partial = self._run(
-                    searcher, self._with_phrase_boost(q, req.q), filt, limit, req.sort
-                )
+                q = self.compile(req.q, "or")
+                results, partial = self._run(searcher, q, filt, limit, req.sort)
+            if req.sort == "relevance":
+                self._rescore(searcher, results, req.q)
         else:
             q = wq.Every()
             sort = "-date" if req.sort == "relevance" else req.sort
@@ -279,7 +203,7 @@ class SearchIndex:
         total = len(docnums)
         start = (req.page - 1) * req.per_page
         hits = [self._hit(searcher, results, hit) for hit in results[start:limit]]
-        facets = self._facets_for(searcher).count(docnums)
+        facets = self.tables.get(searcher).facets(docnums)
         return SearchResult(
             query=req.q,
             total=total,
@@ -291,38 +215,42 @@ class SearchIndex:
             partial=partial,
         )
 
-    def _with_phrase_boost(self, q: Any, text: str) -> Any:
-        words = [t.text for t in TEXT_ANALYZER(text)] if _plain_words(text) > 1 else []
-        if len(words) < 2:
-            return q
-        boost = self.config.search.phrase_boost
-        phrases = [wq.Phrase(f, words, boost=boost * self._boosts[f]) for f in ("title", "summary")]
-        return wq.AndMaybe(q, wq.Or(phrases))
-
     def _run(self, searcher: Any, q: Any, filt: Any, limit: int, sort: str) -> tuple[Any, bool]:
+        """One pass over the matches: the top `limit` hits (at least a rescoring window),
+        every matching document (for the total and the facets), and the matched terms (for
+        snippets), within the configured time limit."""
         # Filters as part of the query (they score 0), not as Whoosh collector filters:
         # its time-limit collector bypasses those, and its Require matcher loses hits.
         if filt is not None:
             q = wq.And([q, filt])
         if sort == "relevance":
-            collector = searcher.collector(limit=limit, terms=True)
+            top: Any = _TopAndAll(max(limit, RESCORE_WINDOW))
         else:
-            by_date = FieldFacet("day", reverse=(sort == "-date"))
-            collector = searcher.collector(limit=limit, sortedby=by_date, terms=True)
+            top = SortingCollector(FieldFacet("day", reverse=(sort == "-date")), limit=limit)
         timed = TimeLimitCollector(
-            collector, timelimit=self.config.search.time_limit, use_alarm=False
+            TermsCollector(top), timelimit=self.config.search.time_limit, use_alarm=False
         )
         partial = False
         try:
             searcher.search_with_collector(q, timed)
         except TimeLimit:
             partial = True
-        results = timed.results()
-        if sort == "relevance" and results.top_n:
-            # Among equal scores (to 4 significant places), the newer document first.
-            days = searcher.reader().column_reader("day")
-            results.top_n.sort(key=lambda sd: (-float(f"{sd[0]:.4g}"), -days[sd[1]]))
-        return results, partial
+        return timed.results(), partial
+
+    def _rescore(self, searcher: Any, results: Any, text: str) -> None:
+        """Reorder the top of the ranking: the query's words as a phrase in the title or
+        summary multiply the score by 1 + phrase_boost; among equal scores (to four
+        significant digits) the newer document comes first."""
+        top = results.top_n
+        if not top:
+            return
+        words = [t.text for t in TEXT_ANALYZER(text)] if _plain_words(text) > 1 else []
+        boost = self.config.search.phrase_boost
+        if len(words) > 1 and boost:
+            with_phrase = _phrase_docs(searcher, words, sorted(d for _, d in top))
+            top[:] = [(s * (1 + boost) if d in with_phrase else s, d) for s, d in top]
+        days = searcher.reader().column_reader("day")
+        top.sort(key=lambda sd: (-float(f"{sd[0]:.4g}"), -days[sd[1]]))
 
     def _hit(self, searcher: Any, results: Any, hit: Any) -> Hit:
         data = stored_dict(hit.fields())
@@ -367,10 +295,15 @@ class SearchIndex:
     def related(self, doc_id: str, filters: Filters, limit: int) -> list[Hit] | None:
         """The events most related to a document; None when there is no such document."""
         searcher = self.searcher()
-        doc = self.get(doc_id)
-        if doc is None:
+        stored = searcher.document(id=doc_id)
+        if stored is None:
             return None
-        return _related.related(searcher, doc, self.config.related, limit, self._filter(filters))
+        filt = self._filter(filters)
+        allowed = set(searcher.docs_for_query(filt)) if filt is not None else None
+        tables = self.tables.get(searcher)
+        return _related.related(
+            searcher, tables, stored_dict(stored), self.config.related, limit, allowed
+        )
 
     def health(self) -> dict[str, Any]:
         searcher = self.searcher()
@@ -417,6 +350,31 @@ def _plain_words(text: str) -> int:
     if any(w in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE") for w in words):
         return 0
     return len(words)
+
+
+def _phrase_docs(searcher: Any, words: list[str], docnums: list[int]) -> set[int]:
+    """Which of these documents (sorted) hold the words as a phrase in title or summary,
+    read from the positions of the words' postings at just these documents: a Whoosh
+    Phrase query would run over every document holding the words."""
+    found: set[int] = set()
+    for field in ("title", "summary"):
+        try:
+            matchers = [searcher.postings(field, w) for w in words]
+        except TermNotFound:
+            continue
+        for d in docnums:
+            positions = []
+            for m in matchers:
+                if m.is_active() and m.id() < d:
+                    m.skip_to(d)
+                if not m.is_active() or m.id() != d:
+                    break
+                positions.append(set(m.value_as("positions")))
+            else:
+                rest = positions[1:]
+                if any(all(p + k in ps for k, ps in enumerate(rest, 1)) for p in positions[0]):
+                    found.add(d)
+    return found
 
 
 def _check_balanced(text: str) -> None:

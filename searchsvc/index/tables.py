@@ -1,0 +1,140 @@
+"""Every document's labels (tags, locations, day, kind, story) by document number.
+
+Facets count them over a whole result set, and "related" compares candidates on them,
+without opening stored documents. They are read from the index's own postings once per
+segment, and a new generation reuses the tables of the segments it kept.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from searchsvc.index.schema import day_to_date, stored_dict
+
+FACET_SIZE = 20
+
+
+@dataclass
+class _Segment:
+    tags: list[list[str]]
+    locations: list[list[str]]
+    days: list[int]
+    kinds: list[str]
+    stories: list[str]
+
+
+def _read_segment(reader: Any) -> _Segment:
+    n = reader.doc_count_all()
+    fieldnames = set(reader.indexed_field_names())
+
+    def multi(field: str) -> list[list[str]]:
+        table: list[list[str]] = [[] for _ in range(n)]
+        if field in fieldnames:
+            for term in reader.lexicon(field):
+                key = term.decode("utf-8")
+                for d in reader.postings(field, term).all_ids():
+                    table[d].append(key)
+        return table
+
+    def single(field: str) -> list[str]:
+        table = [""] * n
+        if field in fieldnames:
+            for term in reader.lexicon(field):
+                key = term.decode("utf-8")
+                for d in reader.postings(field, term).all_ids():
+                    table[d] = key
+        return table
+
+    days = [0] * n
+    if reader.has_column("day"):
+        column = reader.column_reader("day")
+        days = [column[d] for d in range(n)]
+    return _Segment(multi("tags"), multi("locations"), days, single("kind"), single("story"))
+
+
+class Tables:
+    """The labels of one index generation, as flat lists indexed by document number."""
+
+    def __init__(self, searcher: Any, cache: dict[str, _Segment]) -> None:
+        self.searcher = searcher
+        self.tags: list[list[str]] = []
+        self.locations: list[list[str]] = []
+        self.days: list[int] = []
+        self.kinds: list[str] = []
+        self.stories: list[str] = []
+        self._names: dict[tuple[str, str], str] = {}
+        for segreader, _offset in searcher.reader().leaf_readers():
+            seg_id = segreader.segment().segment_id()
+            if seg_id not in cache:
+                cache[seg_id] = _read_segment(segreader)
+            part = cache[seg_id]
+            self.tags += part.tags
+            self.locations += part.locations
+            self.days += part.days
+            self.kinds += part.kinds
+            self.stories += part.stories
+
+    def facets(self, docnums: Any) -> dict[str, list[dict[str, Any]]]:
+        """Counts of tags, locations, years and kinds over these documents."""
+        tags: Counter[str] = Counter()
+        locations: Counter[str] = Counter()
+        days: Counter[int] = Counter()
+        kinds: Counter[str] = Counter()
+        for d in docnums:
+            tags.update(self.tags[d])
+            locations.update(self.locations[d])
+            days[self.days[d]] += 1
+            kinds[self.kinds[d]] += 1
+        years: Counter[int] = Counter()
+        for day, count in days.items():
+            date = day_to_date(day)
+            if date is not None:
+                years[date.year] += count
+        return {
+            "tags": self._labelled(tags, "tags"),
+            "locations": self._labelled(locations, "locations"),
+            "year": [
+                {"value": str(y), "count": c}
+                for y, c in sorted(years.items(), key=lambda i: (-i[1], -i[0]))[:FACET_SIZE]
+            ],
+            "kind": [{"value": k, "count": c} for k, c in kinds.most_common() if k],
+        }
+
+    def _labelled(self, counts: Counter[str], facet: str) -> list[dict[str, Any]]:
+        top = sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:FACET_SIZE]
+        return [{"value": self.label(facet, key), "count": c} for key, c in top]
+
+    def label(self, facet: str, key: str) -> str:
+        """A key (lowercased in the index) as documents spell it: "Northern Mali conflict"."""
+        name = self._names.get((facet, key))
+        if name is None:
+            name = key
+            postings = self.searcher.postings(facet, key)
+            if postings.is_active():
+                stored = stored_dict(self.searcher.stored_fields(postings.id()))
+                name = next((v for v in stored.get(facet, []) if v.lower() == key), key)
+            self._names[(facet, key)] = name
+        return name
+
+
+class TableCache:
+    """Tables by generation, sharing segment tables between generations; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._segments: dict[str, _Segment] = {}
+        self._generation: int | None = None
+        self._tables: Tables | None = None
+
+    def get(self, searcher: Any) -> Tables:
+        gen = searcher.reader().generation()
+        with self._lock:
+            if self._tables is None or gen != self._generation:
+                tables = Tables(searcher, self._segments)
+                live = {r.segment().segment_id() for r, _ in searcher.reader().leaf_readers()}
+                self._segments = {k: v for k, v in self._segments.items() if k in live}
+                self._tables, self._generation = tables, gen
+            return self._tables
