@@ -70,11 +70,19 @@ class Hit:
     shared: list[str] | None = None  # related events: the tags shared with the document
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        if self.shared is None:
-            del out["shared"]
-        else:
-            out["context"] = out.pop("shared")
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "date": self.date,
+            "story": self.story,
+            "tags": self.tags,
+            "locations": self.locations,
+            "snippet": self.snippet,
+            "score": self.score,
+        }
+        if self.shared is not None:
+            out["context"] = self.shared
         return out
 
 

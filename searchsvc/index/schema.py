@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from whoosh import columns, fields
+from whoosh import columns, fields, formats
 from whoosh.analysis import IDAnalyzer
 
 from searchsvc.index.analysis import FastPositions, NewsAnalyzer
@@ -21,16 +21,110 @@ TEXT_ANALYZER = NewsAnalyzer()
 _EXACT = IDAnalyzer(lowercase=True)
 
 
-class DAY(fields.DATETIME):
-    """A date, indexed as a single term: dates are few (one per day), so range queries
-    stay cheap without Whoosh's eight "tiered" terms per value."""
+class DATE(fields.FieldType):
+    """A date, indexed as three terms: its year, month and day ("2013", "2013-01",
+    "2013-01-21"). Any range of days is then a short OR of whole years, whole months and
+    the odd days at its ends: a year is one term, where Whoosh's numeric or datetime field
+    makes a union of every day in it. In queries: `date:2013`, `date:2013-01-21`,
+    `date:[2012-06 to 2013]`."""
 
     def __init__(self) -> None:
-        fields.NUMERIC.__init__(self, int, 64, shift_step=0)
+        self.format = formats.Existence()
+        self.analyzer = IDAnalyzer()
+        self.scorable = False
+        self.stored = False
+        self.unique = False
+        self.set_sortable(False)
+
+    def index(self, value: Any, **kwargs: Any) -> Any:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+        for term in (f"{day.year:04d}", f"{day.year:04d}-{day.month:02d}", day.isoformat()):
+            yield term.encode("utf-8"), 1, 1.0, b""
+
+    def self_parsing(self) -> bool:
+        return True
+
+    def parse_query(self, fieldname: str, qstring: str, boost: float = 1.0) -> Any:
+        from whoosh.qparser.common import QueryParserError
+
+        try:
+            start, end = date_bounds(qstring)
+        except ValueError as exc:
+            raise QueryParserError(f"{fieldname}:{qstring}: {exc}") from None
+        return date_query(fieldname, start, end, boost)
+
+    def parse_range(
+        self,
+        fieldname: str,
+        start: str | None,
+        end: str | None,
+        startexcl: bool,
+        endexcl: bool,
+        boost: float = 1.0,
+    ) -> Any:
+        from whoosh.qparser.common import QueryParserError
+
+        try:
+            first = date_bounds(start)[0] if start else dt.date(1900, 1, 1)
+            last = date_bounds(end)[1] if end else dt.date(2100, 12, 31)
+        except ValueError as exc:
+            raise QueryParserError(f"{fieldname}:[{start} to {end}]: {exc}") from None
+        if startexcl:
+            first += dt.timedelta(days=1)
+        if endexcl:
+            last -= dt.timedelta(days=1)
+        return date_query(fieldname, first, last, boost)
+
+
+def date_bounds(text: str) -> tuple[dt.date, dt.date]:
+    """`2013`, `2013-01` or `2013-01-21` as the first and last day it covers."""
+    parts = text.strip().split("-")
+    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
+        raise ValueError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
+    year = int(parts[0])
+    if len(parts) == 1:
+        return dt.date(year, 1, 1), dt.date(year, 12, 31)
+    month = int(parts[1])
+    if len(parts) == 2:
+        first = dt.date(year, month, 1)
+        return first, _month_end(first)
+    day = dt.date(year, month, int(parts[2]))
+    return day, day
+
+
+def _month_end(day: dt.date) -> dt.date:
+    nxt = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def date_terms(start: dt.date, end: dt.date) -> list[str]:
+    """The fewest year, month and day terms that cover the days from start to end."""
+    terms: list[str] = []
+    day = start
+    while day <= end:
+        if day.month == 1 and day.day == 1 and dt.date(day.year, 12, 31) <= end:
+            terms.append(f"{day.year:04d}")
+            day = dt.date(day.year + 1, 1, 1)
+        elif day.day == 1 and _month_end(day) <= end:
+            terms.append(f"{day.year:04d}-{day.month:02d}")
+            day = _month_end(day) + dt.timedelta(days=1)
+        else:
+            terms.append(day.isoformat())
+            day += dt.timedelta(days=1)
+    return terms
+
+
+def date_query(fieldname: str, start: dt.date, end: dt.date, boost: float = 1.0) -> Any:
+    from whoosh import query
+
+    terms = [query.Term(fieldname, t, boost=boost) for t in date_terms(start, end)]
+    if not terms:
+        return query.NullQuery
+    return terms[0] if len(terms) == 1 else query.Or(terms)
 
 
 TEXT_FIELDS = ("title", "summary", "body")
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def day_to_date(day: int) -> dt.date | None:
@@ -47,7 +141,7 @@ def make_schema() -> fields.Schema:
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
         kind=fields.ID(analyzer=_EXACT),
-        date=DAY(),
+        date=DATE(),
         # The date as a day number (0 when unknown), for sorting and year facets. Every
         # document has one: Whoosh 2.7 misreads a column whose last documents lack a value.
         day=fields.COLUMN(columns.NumericColumn("i", default=0)),
@@ -106,25 +200,25 @@ def repeats_title(doc: Document) -> bool:
 
 
 def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
-    """The Whoosh fields for one Document (plus the words of its linked source texts)."""
-    out: dict[str, Any] = {
+    """The Whoosh fields for one Document (plus the words of its linked source texts).
+    Empty fields are left out: each field given costs Whoosh time even when empty."""
+    body = f"{doc.body}\n\n{source_text}" if source_text else doc.body
+    fields_: dict[str, Any] = {
         "id": doc.id,
         "kind": doc.kind,
         "title": doc.title,
         "summary": "" if repeats_title(doc) else doc.summary,
-        "body": f"{doc.body}\n\n{source_text}" if source_text else doc.body,
+        "body": body,
         "tags": _keywords(doc.tags),
         "links": [r.id for r in doc.related],
         "locations": _keywords(doc.locations),
-        "doc": json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":")),
+        "date": doc.date,
+        "story": doc.story,
+        "category": doc.category,
     }
+    out = {k: v for k, v in fields_.items() if v}
     out["day"] = doc.date.toordinal() if doc.date else 0
-    if doc.date is not None:
-        out["date"] = dt.datetime(doc.date.year, doc.date.month, doc.date.day)
-    if doc.story:
-        out["story"] = doc.story
-    if doc.category:
-        out["category"] = doc.category
+    out["doc"] = json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":"))
     return out
 
 

@@ -19,8 +19,8 @@ from whoosh.collectors import (
     SortingCollector,
     TermsCollector,
     TimeLimit,
-    TimeLimitCollector,
     TopCollector,
+    WrappingCollector,
 )
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup
@@ -33,6 +33,7 @@ from searchsvc.index import state
 from searchsvc.index.schema import (
     TEXT_ANALYZER,
     TEXT_FIELDS,
+    date_query,
     make_schema,
     stored_dict,
 )
@@ -50,6 +51,7 @@ from searchsvc.query import (
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
+SNIPPET_SCAN_CHARS = 3000
 RESCORE_WINDOW = 50  # top hits re-ranked for phrases and recency
 
 
@@ -69,6 +71,27 @@ class _TopAndAll(TopCollector):
         results = super().results()
         results.docset = self.docset
         return results
+
+
+class _Deadline(WrappingCollector):
+    """Raises TimeLimit when collecting runs past `seconds` (checked every 256 matches;
+    Whoosh's TimeLimitCollector starts a timer thread for every search)."""
+
+    def __init__(self, child: Any, seconds: float) -> None:
+        super().__init__(child)
+        self.seconds = seconds
+        self.deadline = 0.0
+
+    def prepare(self, top_searcher: Any, q: Any, context: Any) -> None:
+        self.child.prepare(top_searcher, q, context)
+        self.deadline = time.monotonic() + self.seconds
+
+    def collect_matches(self) -> None:
+        child = self.child
+        for n, sub_docnum in enumerate(child.matches(), 1):
+            child.collect(sub_docnum)
+            if not n & 255 and time.monotonic() > self.deadline:
+                raise TimeLimit
 
 
 class IndexUnavailable(RuntimeError):
@@ -162,7 +185,7 @@ class SearchIndex:
         _check_query(q, self.config.search.max_terms)
         return q
 
-    def _filter(self, filters: Filters) -> Any:
+    def _filter(self, filters: Filters, searcher: Any) -> Any:
         """The filters as one query that matches with a score of 0, so that AND-ing it
         to a search restricts the hits without changing their scores. (Whoosh's own
         Require and collector filters misbehave with a time limit; see _run.)"""
@@ -172,11 +195,10 @@ class SearchIndex:
         parts += [wq.Term("kind", k, boost=0.0) for k in filters.kinds]
         parts += [wq.Term("story", s.lower(), boost=0.0) for s in filters.stories]
         if filters.date_from or filters.date_to:
-            start = (
-                dt.datetime.combine(filters.date_from, dt.time.min) if filters.date_from else None
-            )
-            end = dt.datetime.combine(filters.date_to, dt.time.max) if filters.date_to else None
-            parts.append(wq.DateRange("date", start, end, boost=0.0))
+            tables = self.tables.get(searcher)
+            first = filters.date_from or tables.first_day or dt.date.min
+            last = filters.date_to or tables.last_day or dt.date.min
+            parts.append(date_query("date", first, last, boost=0.0))
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else wq.And(parts)
@@ -185,7 +207,7 @@ class SearchIndex:
         t0 = time.perf_counter()
         searcher = self.searcher()
         limit = req.page * req.per_page
-        filt = self._filter(req.filters)
+        filt = self._filter(req.filters, searcher)
         partial = False
         if req.q:
             q = self.compile(req.q)
@@ -203,7 +225,7 @@ class SearchIndex:
         total = len(docnums)
         start = (req.page - 1) * req.per_page
         hits = [self._hit(searcher, results, hit) for hit in results[start:limit]]
-        facets = self.tables.get(searcher).facets(docnums)
+        facets = self.tables.get(searcher).facets(docnums, searcher)
         return SearchResult(
             query=req.q,
             total=total,
@@ -227,9 +249,7 @@ class SearchIndex:
             top: Any = _TopAndAll(max(limit, RESCORE_WINDOW))
         else:
             top = SortingCollector(FieldFacet("day", reverse=(sort == "-date")), limit=limit)
-        timed = TimeLimitCollector(
-            TermsCollector(top), timelimit=self.config.search.time_limit, use_alarm=False
-        )
+        timed = _Deadline(TermsCollector(top), self.config.search.time_limit)
         partial = False
         try:
             searcher.search_with_collector(q, timed)
@@ -281,7 +301,9 @@ class SearchIndex:
         hl.formatter = _MarkFormatter()
         hl.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
         try:
-            return hit.highlights(field, text=text[:20000], top=2)
+            # Snippets come from the start of long texts: analysing all of them to find
+            # a match near the end took longer than the search itself.
+            return hit.highlights(field, text=text[:SNIPPET_SCAN_CHARS], top=2)
         except Exception:  # a snippet is decoration: never fail a search for it
             log.debug("highlight failed for %s", hit.get("id"), exc_info=True)
             return ""
@@ -298,7 +320,7 @@ class SearchIndex:
         stored = searcher.document(id=doc_id)
         if stored is None:
             return None
-        filt = self._filter(filters)
+        filt = self._filter(filters, searcher)
         allowed = set(searcher.docs_for_query(filt)) if filt is not None else None
         tables = self.tables.get(searcher)
         return _related.related(

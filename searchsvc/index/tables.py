@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from searchsvc.index.schema import day_to_date, stored_dict
@@ -59,7 +60,6 @@ class Tables:
     """The labels of one index generation, as flat lists indexed by document number."""
 
     def __init__(self, searcher: Any, cache: dict[str, _Segment]) -> None:
-        self.searcher = searcher
         self.tags: list[list[str]] = []
         self.locations: list[list[str]] = []
         self.days: list[int] = []
@@ -76,26 +76,27 @@ class Tables:
             self.days += part.days
             self.kinds += part.kinds
             self.stories += part.stories
+        dated = [d for d in self.days if d]
+        # The first and last dates in the index: the bounds of open-ended date ranges.
+        self.first_day = day_to_date(min(dated)) if dated else None
+        self.last_day = day_to_date(max(dated)) if dated else None
 
-    def facets(self, docnums: Any) -> dict[str, list[dict[str, Any]]]:
-        """Counts of tags, locations, years and kinds over these documents."""
-        tags: Counter[str] = Counter()
-        locations: Counter[str] = Counter()
-        days: Counter[int] = Counter()
-        kinds: Counter[str] = Counter()
-        for d in docnums:
-            tags.update(self.tags[d])
-            locations.update(self.locations[d])
-            days[self.days[d]] += 1
-            kinds[self.kinds[d]] += 1
+    def facets(self, docnums: Any, searcher: Any) -> dict[str, list[dict[str, Any]]]:
+        """Counts of tags, locations, years and kinds over these documents (`searcher`:
+        the caller's, of this generation; searchers are not shared between threads)."""
+        docnums = list(docnums)
+        tags = Counter(chain.from_iterable(map(self.tags.__getitem__, docnums)))
+        locations = Counter(chain.from_iterable(map(self.locations.__getitem__, docnums)))
+        days = Counter(map(self.days.__getitem__, docnums))
+        kinds = Counter(map(self.kinds.__getitem__, docnums))
         years: Counter[int] = Counter()
         for day, count in days.items():
             date = day_to_date(day)
             if date is not None:
                 years[date.year] += count
         return {
-            "tags": self._labelled(tags, "tags"),
-            "locations": self._labelled(locations, "locations"),
+            "tags": self._labelled(tags, "tags", searcher),
+            "locations": self._labelled(locations, "locations", searcher),
             "year": [
                 {"value": str(y), "count": c}
                 for y, c in sorted(years.items(), key=lambda i: (-i[1], -i[0]))[:FACET_SIZE]
@@ -103,18 +104,18 @@ class Tables:
             "kind": [{"value": k, "count": c} for k, c in kinds.most_common() if k],
         }
 
-    def _labelled(self, counts: Counter[str], facet: str) -> list[dict[str, Any]]:
+    def _labelled(self, counts: Counter[str], facet: str, searcher: Any) -> list[dict[str, Any]]:
         top = sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:FACET_SIZE]
-        return [{"value": self.label(facet, key), "count": c} for key, c in top]
+        return [{"value": self.label(facet, key, searcher), "count": c} for key, c in top]
 
-    def label(self, facet: str, key: str) -> str:
+    def label(self, facet: str, key: str, searcher: Any) -> str:
         """A key (lowercased in the index) as documents spell it: "Northern Mali conflict"."""
         name = self._names.get((facet, key))
         if name is None:
             name = key
-            postings = self.searcher.postings(facet, key)
+            postings = searcher.postings(facet, key)
             if postings.is_active():
-                stored = stored_dict(self.searcher.stored_fields(postings.id()))
+                stored = stored_dict(searcher.stored_fields(postings.id()))
                 name = next((v for v in stored.get(facet, []) if v.lower() == key), key)
             self._names[(facet, key)] = name
         return name

@@ -214,7 +214,7 @@ class _Task:
     files: list[FileInfo] = field(default_factory=list)  # to parse (and write, in phase 2)
     docs: list[tuple[Document, FileInfo]] = field(default_factory=list)  # parsed in phase 1
     links: _Links = field(default_factory=_Links)
-    defer_events: bool = False  # phase 1: write source texts, hand events back
+    parse_only: bool = False  # phase 1: parse and hand the documents back
 
 
 @dataclass
@@ -223,8 +223,7 @@ class _Result:
     written: dict[str, Entry] = field(default_factory=dict)
     entries: dict[str, Entry] = field(default_factory=dict)  # skipped files and day pages
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    parsed: list[tuple[Document, FileInfo]] = field(default_factory=list)  # deferred events
-    source_texts: dict[str, str] = field(default_factory=dict)  # words of linked sources
+    parsed: list[tuple[Document, FileInfo]] = field(default_factory=list)  # phase 1
 
 
 _counter: Any = None
@@ -254,8 +253,8 @@ def _link_entry(doc: Document, info: FileInfo) -> Entry:
 
 
 def _run_task(task: _Task) -> _Result:
-    """Parse a share of the files and write them into one new Whoosh segment (in phase 1,
-    source texts only: events found there are handed back for phase 2)."""
+    """Parse a share of the files and write them, with the documents parsed in phase 1,
+    into one new Whoosh segment (in phase 1: only parse, and hand the documents back)."""
     # The posting pool holds millions of small tuples, which the cyclic garbage collector
     # would traverse again and again; nothing here makes reference cycles worth collecting.
     gc_was_enabled = gc.isenabled()
@@ -279,7 +278,7 @@ def _run_task_inner(task: _Task) -> _Result:
     result = _Result()
     root = Path(task.root)
     ix = whoosh_index.open_dir(task.index_dir, schema=make_schema())
-    writer = FastSegmentWriter(ix, _lk=False, limitmb=256)
+    writer = None if task.parse_only else FastSegmentWriter(ix, _lk=False, limitmb=256)
     searcher = None
     stored_texts: dict[str, str] = {}
     links = task.links
@@ -303,11 +302,10 @@ def _run_task_inner(task: _Task) -> _Result:
         return "\n".join(p for p in parts if p)
 
     def write(doc: Document, info: FileInfo) -> None:
+        assert writer is not None
         text = linked_text(doc) if doc.kind == "event" else ""
         writer.add_document(**to_fields(doc, text))
         result.written[doc.id] = _link_entry(doc, info)
-        if doc.kind == "source" and (doc.url or doc.event):
-            result.source_texts[doc.id] = _source_words(doc)
 
     try:
         for doc, info in task.docs:
@@ -324,16 +322,17 @@ def _run_task_inner(task: _Task) -> _Result:
                 result.entries[info.id] = Entry(info.mtime_ns, info.size, "skipped", res.reason)
             elif isinstance(res, DayPage):
                 result.entries[info.id] = Entry(info.mtime_ns, info.size, "day")
-            elif res.kind == "event" and task.defer_events:
+            elif writer is None:
                 result.parsed.append((res, info))
-                continue  # counted when written
+                continue  # counted when written, in phase 2
             else:
                 write(res, info)
             _tick()
-        if writer._added:
-            result.segment = writer._finalize_segment()
-        else:
-            writer._close_segment()
+        if writer is not None:
+            if writer._added:
+                result.segment = writer._finalize_segment()
+            else:
+                writer._close_segment()
     finally:
         if searcher is not None:
             searcher.close()
@@ -377,25 +376,30 @@ class _Run:
             return self.report
 
         todo_ids = {f.id for f in todo}
-        # Source texts first (phase 1): events need their words. Then events (phase 2).
-        # Each worker writes one segment per phase.
+        # Source texts are read first (phase 1): events need their words. Then each worker
+        # writes its share of everything into one segment (phase 2): fewer segments make
+        # every search faster.
         phase1 = [f for f in todo if f.role in ("source", "sniff")]
         phase2 = [f for f in todo if f.role not in ("source", "sniff")]
         with _Pool(self._procs(len(todo)), self.progress, len(todo)) as pool:
             base = _Task(str(self.index_dir), str(content.root), content.max_file_bytes)
             t1 = time.perf_counter()
-            results1 = pool.run(base, phase1, defer_events=True)
+            results1 = pool.run(base, phase1, parse_only=True)
             t2 = time.perf_counter()
-            sources = {i: e for r in results1 for i, e in r.written.items() if e.kind == "source"}
-            fresh = {i: t for r in results1 for i, t in r.source_texts.items()}
+            parsed = [item for r in results1 for item in r.parsed]
+            sources = {d.id: _link_entry(d, info) for d, info in parsed if d.kind == "source"}
+            fresh = {
+                d.id: _source_words(d)
+                for d, _ in parsed
+                if d.kind == "source" and (d.url or d.event)
+            }
             links = self._links(old, files, todo_ids, sources, fresh)
             # Unchanged events whose source texts changed, came or went: re-read them too.
             touched = [i for i in gone if old[i].kind == "source"]
             touched += [i for i in todo_ids if i in old and old[i].kind == "source"]
             affected = self._events_linked_to(old, touched, sources, files)
             phase2 += [files[i].classified(content) for i in sorted(affected - todo_ids)]
-            deferred = [item for r in results1 for item in r.parsed]
-            results2 = pool.run(base, phase2, docs=deferred, links=links)
+            results2 = pool.run(base, phase2, docs=parsed, links=links)
         t3 = time.perf_counter()
         results = results1 + results2
         self._commit(ix, manifest, files, todo, gone, results, full)
@@ -565,7 +569,7 @@ class _Pool:
         files: list[FileInfo],
         docs: list[tuple[Document, FileInfo]] | None = None,
         links: _Links | None = None,
-        defer_events: bool = False,
+        parse_only: bool = False,
     ) -> list[_Result]:
         docs = docs or []
         if not files and not docs:
@@ -577,7 +581,7 @@ class _Pool:
                 base.root,
                 base.max_bytes,
                 links=links or _Links(),
-                defer_events=defer_events,
+                parse_only=parse_only,
             )
             for _ in range(n)
         ]

@@ -1,0 +1,255 @@
+"""Query benchmark: the running server over HTTP, on the index of the dev corpus.
+
+    .venv/bin/python bench/query_bench.py [--queries 1000] [--seconds 20]
+
+Builds (or brings up to date) the index of ../shared/corpus, starts `searchsvc serve` on a
+free port, and sends 1,000 queries drawn from the corpus with a fixed seed: the rarest
+words of event titles, title phrases, words with a tag, location or year filter, and
+filter-only browsing. Prints p50/p95/p99 latency one request at a time, and requests/s
+(with latencies) at concurrency 8; then the same for /events/<id>/related. The baseline,
+measured in the same run, is the same queries through plain Whoosh in-process (parse and
+top-10 search: no HTTP, facets, snippets or phrase bonus).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import multiprocessing
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from corpus import UNPACKED, corpus, table
+
+from searchsvc.config import load_config
+from searchsvc.index import SearchIndex, run_index
+from searchsvc.index.schema import TEXT_ANALYZER
+
+log = logging.getLogger("bench")
+CONCURRENCY = 8
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def make_queries(index: SearchIndex, n: int, seed: int = 2026) -> tuple[list[str], list[str]]:
+    """(search URLs, related URLs) drawn from the indexed events with a fixed seed."""
+    rng = random.Random(seed)
+    searcher = index.searcher()
+    events = [
+        f
+        for f in (json.loads(d["doc"]) for d in searcher.all_stored_fields())
+        if f["kind"] == "event"
+    ]
+    events.sort(key=lambda e: e["id"])
+
+    def rare_words(title: str, k: int) -> list[str]:
+        words = [
+            w
+            for w in title.replace(":", " ").split()
+            if w.isalpha() and len(w) > 3 and list(TEXT_ANALYZER(w))
+        ]
+
+        def df(w: str) -> int:
+            stems = [t.text for t in TEXT_ANALYZER(w)]
+            return searcher.doc_frequency("title", stems[0]) if stems else 10**9
+
+        return sorted(set(words), key=df)[:k]
+
+    searches = []
+    while len(searches) < n:
+        e = rng.choice(events)
+        kind = rng.random()
+        words = rare_words(e["title"], rng.choice((1, 2, 2, 3)))
+        if not words:
+            continue
+        params: dict[str, str] = {"q": " ".join(words)}
+        if kind < 0.15:
+            toks = [w for w in e["title"].split() if w.isalpha()]
+            if len(toks) < 3:
+                continue
+            start = rng.randrange(len(toks) - 2)
+            params = {"q": '"' + " ".join(toks[start : start + rng.choice((2, 3))]) + '"'}
+        elif kind < 0.25 and e["tags"]:
+            params["tag"] = rng.choice(e["tags"])
+        elif kind < 0.32 and e["locations"]:
+            params["location"] = rng.choice(e["locations"])
+        elif kind < 0.38 and e["date"]:
+            params["from"] = params["to"] = e["date"][:4]
+        elif kind < 0.45 and e["tags"]:
+            params = {"tag": rng.choice(e["tags"])}
+        searches.append("/search?" + urlencode(params))
+    related = [f"/events/{quote(rng.choice(events)['id'])}/related?limit=10" for _ in range(n)]
+    return searches, related
+
+
+def _client(args: tuple[int, list[str]]) -> list[tuple[float, int]]:
+    port, paths = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    out = []
+    for path in paths:
+        t0 = time.perf_counter()
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        out.append((time.perf_counter() - t0, response.status))
+    conn.close()
+    return out
+
+
+def sequential(port: int, paths: list[str]) -> tuple[list[float], int]:
+    results = _client((port, paths))
+    return [t * 1000 for t, _ in results], sum(1 for _, s in results if s >= 500)
+
+
+def concurrent(port: int, paths: list[str], seconds: float) -> tuple[float, list[float], int]:
+    """Requests/s and latencies with CONCURRENCY clients (processes: no shared GIL)."""
+    rounds = int(max(1, seconds * 400 // len(paths) + 1))
+    work = (paths * rounds)[: int(seconds * 600)]
+    shares = [(port, work[k::CONCURRENCY]) for k in range(CONCURRENCY)]
+    with multiprocessing.get_context("fork").Pool(CONCURRENCY) as pool:
+        t0 = time.perf_counter()
+        results = pool.map(_client, shares)
+        wall = time.perf_counter() - t0
+    flat = [r for share in results for r in share]
+    return len(flat) / wall, [t * 1000 for t, _ in flat], sum(1 for _, s in flat if s >= 500)
+
+
+def baseline(index_dir: Path, searches: list[str]) -> list[float]:
+    """Plain Whoosh, in-process: parse the same q and take the top 10; no filters."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from whoosh import index as whoosh_index
+    from whoosh.qparser import MultifieldParser
+
+    ix = whoosh_index.open_dir(str(index_dir))
+    parser = MultifieldParser(["title", "summary", "body"], ix.schema)
+    out = []
+    with ix.searcher() as s:
+        for url in searches:
+            q = parse_qs(urlsplit(url).query).get("q", [""])[0]
+            if not q:
+                continue
+            t0 = time.perf_counter()
+            results = s.search(parser.parse(q), limit=10)
+            [hit["id"] for hit in results]
+            out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def start_server(root: Path, index_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    log_file = open(index_dir.parent / "serve.log", "w")  # noqa: SIM115 - lives with the server
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "searchsvc",
+            "serve",
+            "--no-schedule",
+            "--port",
+            str(port),
+            "--content",
+            str(root),
+            "--index",
+            str(index_dir),
+        ],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("server did not start; see " + str(index_dir.parent / "serve.log"))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--queries", type=int, default=1000)
+    p.add_argument("--seconds", type=float, default=20, help="length of each concurrent run")
+    p.add_argument("--only-search", action="store_true", help="skip /related")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    root = corpus()
+    index_dir = UNPACKED.parent / "query-ix"
+    config = load_config(env={}, flags={"content.root": str(root), "index.dir": str(index_dir)})
+    log.info("indexing: %s", run_index(config, progress=False).lines()[0])
+    searches, related = make_queries(SearchIndex(config), args.queries)
+
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = start_server(root, index_dir, port)
+    try:
+        _client((port, searches[:50] + related[:50]))  # warm the workers' caches
+        lat, err = sequential(port, searches)
+        rps, clat, cerr = concurrent(port, searches, args.seconds)
+        if args.only_search:
+            rlat, rerr, rrps, rclat, rcerr = [0.0], 0, 0.0, [0.0], 0
+        else:
+            rlat, rerr = sequential(port, related)
+            rrps, rclat, rcerr = concurrent(port, related, args.seconds)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    base = baseline(index_dir, searches)
+
+    def ms(v: float) -> str:
+        return f"{v:.1f}"
+
+    rows = [("metric", "searchsvc", "target", "baseline (plain Whoosh)")]
+    rows += [
+        (
+            "/search p50, ms (1 at a time)",
+            ms(statistics.median(lat)),
+            "<= 5",
+            f"{ms(statistics.median(base))} ({statistics.median(lat) / statistics.median(base):.1f}x)",
+        ),
+        ("/search p95, ms", ms(percentile(lat, 95)), "<= 30", ms(percentile(base, 95))),
+        ("/search p99, ms", ms(percentile(lat, 99)), "", ms(percentile(base, 99))),
+        (f"/search requests/s, concurrency {CONCURRENCY}", f"{rps:.0f}", ">= 300", ""),
+        (
+            f"/search p50 / p99 at concurrency {CONCURRENCY}, ms",
+            f"{ms(statistics.median(clat))} / {ms(percentile(clat, 99))}",
+            "",
+            "",
+        ),
+        ("/related p50, ms (1 at a time)", ms(statistics.median(rlat)), "<= 20", ""),
+        (
+            "/related p95 / p99, ms",
+            f"{ms(percentile(rlat, 95))} / {ms(percentile(rlat, 99))}",
+            "",
+            "",
+        ),
+        (f"/related requests/s, concurrency {CONCURRENCY}", f"{rrps:.0f}", "", ""),
+        ("5xx responses", str(err + cerr + rerr + rcerr), "0", ""),
+    ]
+    print(table(rows))
+    print(
+        f"\n{len(searches)} search and {len(related)} related requests, one at a time; "
+        f"{len(clat)} and {len(rclat)} at concurrency {CONCURRENCY}."
+    )
+
+
+if __name__ == "__main__":
+    main()
