@@ -40,7 +40,7 @@ CONCURRENCY = 8
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def make_queries(index: SearchIndex, n: int, seed: int = 2026) -> tuple[list[str], list[str]]:
@@ -223,7 +223,8 @@ def main() -> None:
             "/search p50, ms (1 at a time)",
             ms(statistics.median(lat)),
             "<= 5",
-            f"{ms(statistics.median(base))} ({statistics.median(lat) / statistics.median(base):.1f}x)",
+            f"{ms(statistics.median(base))} "
+            f"({statistics.median(lat) / statistics.median(base):.1f}x)",
         ),
         ("/search p95, ms", ms(percentile(lat, 95)), "<= 30", ms(percentile(base, 95))),
         ("/search p99, ms", ms(percentile(lat, 99)), "", ms(percentile(base, 99))),
