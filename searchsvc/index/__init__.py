@@ -8,7 +8,14 @@
 """
 
 from searchsvc.index.searching import IndexUnavailable, SearchIndex
-from searchsvc.index.writing import IndexBusy, IndexWriteError, Report, index_exists, run_index
+from searchsvc.index.writing import (
+    IndexBusy,
+    IndexWriteError,
+    Report,
+    index_busy,
+    index_exists,
+    run_index,
+)
 
 __all__ = [
     "IndexBusy",
@@ -16,6 +23,7 @@ __all__ = [
     "IndexWriteError",
     "Report",
     "SearchIndex",
+    "index_busy",
     "index_exists",
     "run_index",
 ]

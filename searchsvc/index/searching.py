@@ -343,6 +343,7 @@ class SearchIndex:
             "by_kind": {k: searcher.doc_frequency("kind", k) for k in ("event", "source")},
             "generation": _generation(searcher),
             "index_bytes": _dir_size(self.index_dir),
+            "runs": runs.get("runs", 0),
             "last_run": runs.get("last_run"),
             "running": runs.get("running"),
             "next_run": runs.get("next_run"),

@@ -8,12 +8,16 @@ import contextlib
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from searchsvc.index.manifest import write_atomic
 
 FILENAME = "searchsvc-state.json"
+LOCK = "searchsvc-state.lock"
 
 
 def _iso(ts: float | None) -> str | None:
@@ -31,10 +35,15 @@ def read(index_dir: Path) -> dict[str, Any]:
 
 
 def _update(index_dir: Path, **changes: Any) -> None:
-    data = read(index_dir)
-    data.update(changes)
+    # Read-modify-write under a lock: the indexer and the scheduler both write here.
     # The record is informative: a read-only index directory must not fail a run.
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(OSError, Timeout), FileLock(str(index_dir / LOCK), timeout=5):
+        data = read(index_dir)
+        for key, value in changes.items():
+            if callable(value):
+                data[key] = value(data.get(key))
+            else:
+                data[key] = value
         write_atomic(index_dir / FILENAME, json.dumps(data, indent=1))
 
 
@@ -45,8 +54,6 @@ def record_start(index_dir: Path, started: float) -> None:
 def record_end(
     index_dir: Path, started: float, report: dict[str, Any] | None, error: str | None
 ) -> None:
-    import time
-
     last = {
         "start": _iso(started),
         "end": _iso(time.time()),
@@ -54,7 +61,7 @@ def record_end(
         "report": report,
         "error": error,
     }
-    _update(index_dir, running=None, last_run=last)
+    _update(index_dir, running=None, last_run=last, runs=lambda n: (n or 0) + 1)
 
 
 def record_next_run(index_dir: Path, when: dt.datetime | None) -> None:

@@ -141,6 +141,19 @@ def run_index(config: Config, full: bool = False, progress: bool | None = None) 
     return report
 
 
+def index_busy(index_dir: Path) -> bool:
+    """True while an index run holds the lock (from any process on this machine)."""
+    lock = FileLock(str(index_dir / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        return True
+    except OSError:
+        return False
+    lock.release()
+    return False
+
+
 def index_exists(index_dir: Path) -> bool:
     try:
         return whoosh_index.exists_in(str(index_dir))

@@ -11,6 +11,7 @@ from flask import Flask, Response, request
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex
 from searchsvc.web import errors
+from searchsvc.web.admin import admin_bp
 from searchsvc.web.api import events_bp, meta_bp, search_bp
 
 SECURITY_HEADERS = {
@@ -32,7 +33,7 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["searchsvc.index"] = search or SearchIndex(config)
     errors.register(app)
-    for bp in (search_bp, events_bp, meta_bp):
+    for bp in (search_bp, events_bp, meta_bp, admin_bp):
         app.register_blueprint(bp)
 
     @app.before_request

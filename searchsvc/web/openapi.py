@@ -243,13 +243,50 @@ def spec(server_url: str = "") -> dict[str, Any]:
                             ),
                             "generation": {"type": "integer"},
                             "index_bytes": {"type": "integer"},
-                            "last_run": _nullable({"type": "object"}),
+                            "runs": {"type": "integer", "description": "index runs so far"},
+                            "last_run": _nullable(
+                                _obj(
+                                    {
+                                        "start": _str(format="date-time"),
+                                        "end": _str(format="date-time"),
+                                        "report": _nullable({"type": "object"}),
+                                        "error": _nullable(_str()),
+                                    }
+                                )
+                            ),
                             "running": _nullable({"type": "object"}),
                             "next_run": _nullable(_str(format="date-time")),
                         }
                     ),
                     503,
                 ),
+            }
+        },
+        "/admin/reindex": {
+            "post": {
+                "summary": "Run the index job now (off unless an admin token is configured)",
+                "operationId": "reindex",
+                "security": [{"bearer": []}],
+                "responses": {
+                    "202": {
+                        "description": "started; follow it in /stats",
+                        "content": {
+                            "application/json": {
+                                "schema": _obj(
+                                    {
+                                        "status": _str(enum=["started"]),
+                                        "pid": {"type": "integer"},
+                                        "stats": _str(),
+                                    }
+                                )
+                            }
+                        },
+                    },
+                    "401": {"$ref": "#/components/responses/E401"},
+                    "403": {"$ref": "#/components/responses/E403"},
+                    "404": {"$ref": "#/components/responses/E404"},
+                    "409": {"$ref": "#/components/responses/E409"},
+                },
             }
         },
         "/openapi.json": {
@@ -294,5 +331,6 @@ def spec(server_url: str = "") -> dict[str, Any]:
                 "Error": _ERROR,
             },
             "responses": responses,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
