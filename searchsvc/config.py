@@ -67,6 +67,7 @@ class SearchConfig:
     summary_boost: float = 1.0
     body_boost: float = 0.7
     phrase_boost: float = 0.5
+    source_weight: float = 0.6
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,10 @@ class AdminConfig:
 @dataclass(frozen=True)
 class RelatedConfig:
     candidates: int = 200
-    words: float = 1.0
-    time: float = 1.0
-    time_scale_days: float = 30.0
-    locations: float = 0.5
+    words: float = 0.5
+    time: float = 0.5
+    time_scale_days: float = 15.0
+    locations: float = 0.25
     tags: float = 1.0
     story: float = 2.0
     links: float = 1.0

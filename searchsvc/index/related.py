@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from whoosh.reading import TermNotFound
@@ -31,7 +32,8 @@ from searchsvc.index.tables import Tables
 from searchsvc.query import Hit, lead_snippet
 
 KEY_TERMS = 12
-COMMON_SHARE = 0.05  # a term in more than this share of documents is not distinctive
+COMMON_SHARE = 0.05
+TEXT_CHARS = 2000  # a term in more than this share of documents is not distinctive
 
 
 def _ids(searcher: Any, field: str, term: str) -> list[int]:
@@ -41,21 +43,120 @@ def _ids(searcher: Any, field: str, term: str) -> list[int]:
         return []
 
 
-def key_terms(searcher: Any, text: str, limit: int = KEY_TERMS) -> list[tuple[str, float]]:
-    """The text's most distinctive terms, weighted by tf-idf."""
+def key_terms(
+    searcher: Any, text: str, limit: int = KEY_TERMS, dfs: dict[str, int] | None = None
+) -> list[tuple[str, float]]:
+    """The text's most distinctive terms, weighted by tf-idf (`dfs`: a cache of document
+    frequencies for this index generation)."""
     counts: dict[str, int] = {}
     for token in TEXT_ANALYZER(text):
         if not token.text.isdigit():
             counts[token.text] = counts.get(token.text, 0) + 1
     n = max(searcher.doc_count_all(), 1)
     ceiling = max(50, int(n * COMMON_SHARE))
+    dfs = {} if dfs is None else dfs
     scored = []
     for term, tf in counts.items():
-        df = sum(searcher.doc_frequency(f, term) for f in TEXT_FIELDS)
+        df = dfs.get(term)
+        if df is None:
+            df = dfs[term] = sum(searcher.doc_frequency(f, term) for f in TEXT_FIELDS)
         if 0 < df <= ceiling:
             scored.append((term, (1 + math.log(tf)) * math.log(n / df)))
     scored.sort(key=lambda x: -x[1])
     return scored[:limit]
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A possible relative of a document, and the evidence for it."""
+
+    docnum: int
+    day: int  # its date as a day number, 0 when unknown
+    words: float  # share of the document's key-term weight it holds
+    days_apart: int | None  # None when either date is unknown
+    places: float  # share of the document's places it shares
+    tags: float  # share of the document's tags it shares
+    story: bool  # same story
+    linked: bool  # one lists the other in its Related list
+
+    def score(self, w: RelatedConfig) -> float:
+        s = w.words * self.words + w.locations * self.places + w.tags * self.tags
+        if self.days_apart is not None:
+            s += w.time * math.exp(-self.days_apart / w.time_scale_days)
+        if self.story:
+            s += w.story
+        if self.linked:
+            s += w.links
+        return s
+
+
+def candidates(
+    searcher: Any, tables: Tables, doc: dict[str, Any], window_days: float
+) -> list[Candidate]:
+    """Every event that shares a distinctive word, a tag, the story or a Related link with
+    the document, or one of its places within `window_days` of its date."""
+    self_num = searcher.document_number(id=doc["id"])
+    # The start of a long body is enough to know what a text is about.
+    text = "\n".join((doc.get(f) or "")[:TEXT_CHARS] for f in ("title", "summary", "body"))
+
+    terms = key_terms(searcher, text, dfs=tables.dfs)
+    total = sum(w for _, w in terms) or 1.0
+    words: dict[int, float] = {}
+    for term, weight in terms:
+        holders: set[int] = set()
+        for field in TEXT_FIELDS:
+            holders.update(_ids(searcher, field, term))
+        for d in holders:
+            words[d] = words.get(d, 0.0) + weight / total
+
+    story = (doc.get("story") or "").lower()
+    same_story = set(_ids(searcher, "story", story)) if story else set()
+    linked = set(_ids(searcher, "links", doc["id"]))
+    for r in doc.get("related", []):
+        num = searcher.document_number(id=r["id"])
+        if num is not None:
+            linked.add(num)
+
+    tags = {t.lower() for t in doc.get("tags", [])}
+    places = {p.lower() for p in doc.get("locations", [])}
+    day = tables.days[self_num] if self_num is not None else 0
+    found = set(words) | same_story | linked
+    for tag in tags:
+        found.update(_ids(searcher, "tags", tag))
+    if day:
+        for place in places:
+            found.update(
+                d
+                for d in _ids(searcher, "locations", place)
+                if tables.days[d] and abs(tables.days[d] - day) <= window_days
+            )
+    found.discard(self_num)
+
+    out = []
+    n_places, n_tags = len(places) or 1, len(tags) or 1
+    for d in found:
+        if tables.kinds[d] != "event":
+            continue
+        other = tables.days[d]
+        out.append(
+            Candidate(
+                docnum=d,
+                day=other,
+                words=words.get(d, 0.0),
+                days_apart=abs(other - day) if day and other else None,
+                places=len(places.intersection(tables.locations[d])) / n_places,
+                tags=len(tags.intersection(tables.tags[d])) / n_tags,
+                story=bool(story) and tables.stories[d] == story,
+                linked=d in linked,
+            )
+        )
+    return out
+
+
+def rank(found: list[Candidate], weights: RelatedConfig, limit: int) -> list[tuple[float, int]]:
+    """The best `limit` candidates as (score, docnum); among equals, the newer first."""
+    scored = ((c.score(weights), c.day, c.docnum) for c in found)
+    return [(score, d) for score, _, d in heapq.nlargest(limit, scored)]
 
 
 def related(
@@ -68,64 +169,11 @@ def related(
 ) -> list[Hit]:
     """The `limit` events most related to `doc`, best first (`allowed`: the documents the
     request's filters let through, None for all)."""
-    self_num = searcher.document_number(id=doc["id"])
-    text = "\n".join(doc.get(f) or "" for f in ("title", "summary", "body"))
-
-    # Words: each candidate's share of the document's key-term weight.
-    terms = key_terms(searcher, text)
-    total = sum(w for _, w in terms) or 1.0
-    words: dict[int, float] = {}
-    for term, weight in terms:
-        holders: set[int] = set()
-        for field in TEXT_FIELDS:
-            holders.update(_ids(searcher, field, term))
-        for d in holders:
-            words[d] = words.get(d, 0.0) + weight / total
-
-    # Story and explicit links, both ways.
-    story = (doc.get("story") or "").lower()
-    same_story = set(_ids(searcher, "story", story)) if story else set()
-    linked = set(_ids(searcher, "links", doc["id"]))
-    for r in doc.get("related", []):
-        num = searcher.document_number(id=r["id"])
-        if num is not None:
-            linked.add(num)
-
-    # Tags and places the document has.
+    found = candidates(searcher, tables, doc, 3 * weights.time_scale_days)
+    if allowed is not None:
+        found = [c for c in found if c.docnum in allowed]
     tags = {t.lower() for t in doc.get("tags", [])}
-    places = {p.lower() for p in doc.get("locations", [])}
-    day = tables.days[self_num] if self_num is not None else 0
-    window = 3 * weights.time_scale_days
-    candidates = set(words) | same_story | linked
-    for tag in tags:
-        candidates.update(_ids(searcher, "tags", tag))
-    if day:
-        for place in places:
-            candidates.update(
-                d
-                for d in _ids(searcher, "locations", place)
-                if tables.days[d] and abs(tables.days[d] - day) <= window
-            )
-    candidates.discard(self_num)
-
-    scored = []
-    for d in candidates:
-        if tables.kinds[d] != "event" or (allowed is not None and d not in allowed):
-            continue
-        score = weights.words * words.get(d, 0.0)
-        if day and tables.days[d]:
-            score += weights.time * math.exp(-abs(tables.days[d] - day) / weights.time_scale_days)
-        if places:
-            score += weights.locations * len(places.intersection(tables.locations[d])) / len(places)
-        if tags:
-            score += weights.tags * len(tags.intersection(tables.tags[d])) / len(tags)
-        if story and tables.stories[d] == story:
-            score += weights.story
-        if d in linked:
-            score += weights.links
-        scored.append((score, tables.days[d], d))  # among equals, the newer
-    best = heapq.nlargest(limit, scored)
-    return [_hit(searcher, d, score, tags) for score, _, d in best]
+    return [_hit(searcher, d, score, tags) for score, d in rank(found, weights, limit)]
 
 
 def _hit(searcher: Any, docnum: int, score: float, tags: set[str]) -> Hit:

@@ -148,10 +148,12 @@ class SearchIndex:
         local = self._local
         s = getattr(local, "searcher", None)
         now = time.monotonic()
+        if s is not None and now - local.checked < REFRESH_SECONDS:
+            return s
         try:
             if s is None:
                 s = self._index().searcher()
-            elif now - local.checked > REFRESH_SECONDS and not s.up_to_date():
+            elif not s.up_to_date():
                 s = s.refresh()
         except IndexUnavailable:
             raise
@@ -160,6 +162,7 @@ class SearchIndex:
             with self._lock:
                 self._ix = None
             raise IndexUnavailable(f"the index cannot be read: {exc}") from None
+        # The time of the last check, not of the last use: a busy thread checks too.
         local.searcher, local.checked = s, now
         return s
 
@@ -259,18 +262,22 @@ class SearchIndex:
 
     def _rescore(self, searcher: Any, results: Any, text: str) -> None:
         """Reorder the top of the ranking: the query's words as a phrase in the title or
-        summary multiply the score by 1 + phrase_boost; among equal scores (to four
-        significant digits) the newer document comes first."""
+        summary multiply the score by 1 + phrase_boost; a source text's score is multiplied
+        by source_weight (the events are what a reader looks for); among equal scores the
+        newer document comes first."""
         top = results.top_n
         if not top:
             return
+        cfg = self.config.search
         words = [t.text for t in TEXT_ANALYZER(text)] if _plain_words(text) > 1 else []
-        boost = self.config.search.phrase_boost
-        if len(words) > 1 and boost:
+        if len(words) > 1 and cfg.phrase_boost:
             with_phrase = _phrase_docs(searcher, words, sorted(d for _, d in top))
-            top[:] = [(s * (1 + boost) if d in with_phrase else s, d) for s, d in top]
+            top[:] = [(s * (1 + cfg.phrase_boost) if d in with_phrase else s, d) for s, d in top]
+        if cfg.source_weight != 1.0:
+            kinds = self.tables.get(searcher).kinds
+            top[:] = [(s * cfg.source_weight if kinds[d] == "source" else s, d) for s, d in top]
         days = searcher.reader().column_reader("day")
-        top.sort(key=lambda sd: (-float(f"{sd[0]:.4g}"), -days[sd[1]]))
+        top.sort(key=lambda sd: (-round(sd[0], 6), -days[sd[1]]))
 
     def _hit(self, searcher: Any, results: Any, hit: Any) -> Hit:
         data = stored_dict(hit.fields())

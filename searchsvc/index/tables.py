@@ -66,6 +66,7 @@ class Tables:
         self.kinds: list[str] = []
         self.stories: list[str] = []
         self._names: dict[tuple[str, str], str] = {}
+        self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
         for segreader, _offset in searcher.reader().leaf_readers():
             seg_id = segreader.segment().segment_id()
             if seg_id not in cache:

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
-from whoosh.writing import CLEAR
+from whoosh.writing import CLEAR, MERGE_SMALL
 
 from searchsvc.config import Config
 from searchsvc.content import FileInfo, scan
@@ -51,6 +51,7 @@ from searchsvc.parsing import parse_file
 log = logging.getLogger(__name__)
 
 LOCK_NAME = "searchsvc.lock"
+DELETED_SHARE = 0.3  # a segment with more deleted documents than this share is rewritten
 PARALLEL_FROM = 400  # below this many files to parse, worker processes cost more than they save
 
 
@@ -198,6 +199,26 @@ def _remove_whoosh_files(index_dir: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
             else:
                 p.unlink(missing_ok=True)
+
+
+def merge_policy(writer: Any, segments: list[Any]) -> list[Any]:
+    """Whoosh's MERGE_SMALL, after dropping segments whose documents were all replaced or
+    deleted and rewriting those that are mostly deleted: Whoosh keeps both forever, and
+    every search pays for every segment."""
+    from whoosh.reading import SegmentReader
+
+    kept = []
+    for seg in segments:
+        live = seg.doc_count()
+        if live == 0:
+            continue
+        if seg.deleted_count() > DELETED_SHARE * seg.doc_count_all():
+            reader = SegmentReader(writer.storage, writer.schema, seg)
+            writer.add_reader(reader)
+            reader.close()
+        else:
+            kept.append(seg)
+    return MERGE_SMALL(writer, kept)
 
 
 def normalize_url(url: str) -> str:
@@ -491,8 +512,9 @@ class _Run:
                 report.skipped.extend(r.skipped)
             manifest.files.update(written)
             if not full:
-                for doc_id in list(written) + gone:
-                    writer.delete_by_term("id", doc_id)
+                with writer.searcher() as searcher:  # one searcher: Whoosh opens one per call
+                    for doc_id in list(written) + gone:
+                        writer.delete_by_term("id", doc_id, searcher=searcher)
             skipped_ids = {i for i, _ in report.skipped}
             indexed_before = {i for i, e in old.items() if e.kind in ("event", "source")}
             report.kept = sorted(skipped_ids & indexed_before) if not full else []
@@ -510,7 +532,7 @@ class _Run:
             report.day_pages = sum(
                 1 for r in results for e in r.entries.values() if e.kind == "day"
             )
-            segments = writer._merge_segments(CLEAR if full else None, None, None)
+            segments = writer._merge_segments(CLEAR if full else merge_policy, None, None)
             segments += [r.segment for r in results if r.segment is not None]
             if writer._added:
                 segments.append(writer._finalize_segment())
