@@ -11,6 +11,7 @@ stock StemmingAnalyzer (what "a plain Whoosh indexer" does).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import shutil
 import sys
@@ -70,9 +71,19 @@ def baseline(root: Path, scratch: Path) -> float:
         doc = parse_file(Path(info.path), root, info.id, info.role)
         if isinstance(doc, Document):
             f = to_fields(doc)
-            f["summary"] = doc.summary
-            f.pop("day", None)
-            writer.add_document(**f)
+            writer.add_document(
+                id=doc.id,
+                kind=doc.kind,
+                title=doc.title,
+                summary=doc.summary,
+                body=doc.body,
+                tags=f.get("tags", ""),
+                locations=f.get("locations", ""),
+                story=doc.story or "",
+                category=doc.category or "",
+                doc=f["doc"],
+                **({"date": dt.datetime.combine(doc.date, dt.time())} if doc.date else {}),
+            )
     writer.commit()
     return time.perf_counter() - t0
 

@@ -291,19 +291,45 @@ def tune_related(config: Config, truth: dict[str, str], sample: list[str]) -> Co
     return dataclasses.replace(config, related=best[1])
 
 
+def tune_labels(config: Config, sample: list[str], truth: dict[str, str]) -> Config:
+    """The weights of what the blind tree hides (tags, story, Related links), on the full
+    tree where pages carry them: the best precision, the smallest weights among equals."""
+    index = SearchIndex(config)
+    searcher = index.searcher()
+    tables = index.tables.get(searcher)
+    gathered = []
+    for doc_id in sample:
+        stored = json.loads(searcher.document(id=doc_id)["doc"])
+        gathered.append((truth[doc_id], rel.candidates(searcher, tables, stored, 3 * 120)))
+    names = {}
+    best = (-1.0, config.related)
+    for story, tags, links in itertools.product((1.0, 2.0, 4.0), (0.5, 1.0, 2.0), (0.5, 1.0, 2.0)):
+        weights = dataclasses.replace(config.related, story=story, tags=tags, links=links)
+        scores = []
+        for want, found in gathered:
+            hits = []
+            for _, d in rel.rank(found, weights, 10):
+                if d not in names:
+                    names[d] = searcher.stored_fields(d)["id"]
+                hits.append(names[d])
+            scores.append(precision(hits, want, truth))
+        p = statistics.mean(scores)
+        if p > best[0] + 1e-9:
+            best = (p, weights)
+            log.info("related (full tree) p@10 %.3f with %s", p, weights)
+    return dataclasses.replace(config, related=best[1])
+
+
 def tune_search(config: Config, queries: list[tuple[str, str]]) -> Config:
     best = (-1.0, config.search)
-    grid = itertools.product(
-        (1.5, 3.0, 5.0), (0.5, 1.0), (0.5, 1.0), (0.1, 0.25, 0.5), (1.0, 0.8, 0.6)
-    )
-    for title, summary, body, phrase, source in grid:
+    grid = itertools.product((1.5, 3.0), (0.25, 0.5), (1.0, 0.6), (0.0, 0.3, 0.7, 1.0))
+    for title, phrase, source, exact in grid:
         search = dataclasses.replace(
             config.search,
             title_boost=title,
-            summary_boost=summary,
-            body_boost=body,
             phrase_boost=phrase,
             source_weight=source,
+            exact_boost=exact,
         )
         score = eval_search(SearchIndex(dataclasses.replace(config, search=search)), queries)[0]
         if score > best[0]:
@@ -343,6 +369,7 @@ def main() -> None:
     if args.tune in ("all", "related"):
         sample = related_sample(truth, 300, TUNE_SEED)
         tuned = tune_related(blind_cfg, truth, sample)
+        tuned = tune_labels(dataclasses.replace(full_cfg, related=tuned.related), sample, truth)
         print("\n[related]")
         for f in dataclasses.fields(tuned.related):
             print(f"{f.name} = {getattr(tuned.related, f.name)}")
@@ -350,7 +377,7 @@ def main() -> None:
         queries = known_item_queries(SearchIndex(full_cfg), 300, TUNE_SEED)
         tuned_search = tune_search(full_cfg, queries)
         print("\n[search]")
-        for name in ("title_boost", "summary_boost", "body_boost", "phrase_boost", "source_weight"):
+        for name in ("title_boost", "phrase_boost", "source_weight", "exact_boost"):
             print(f"{name} = {getattr(tuned_search.search, name)}")
     if args.tune:
         return

@@ -63,11 +63,12 @@ class SearchConfig:
     max_query_chars: int = 1000
     max_terms: int = 64
     time_limit: float = 2.0
-    title_boost: float = 3.0
+    title_boost: float = 1.5
     summary_boost: float = 1.0
     body_boost: float = 0.7
     phrase_boost: float = 0.5
     source_weight: float = 0.6
+    exact_boost: float = 0.7
 
 
 @dataclass(frozen=True)
@@ -84,14 +85,13 @@ class AdminConfig:
 
 @dataclass(frozen=True)
 class RelatedConfig:
-    candidates: int = 200
     words: float = 0.5
     time: float = 0.5
     time_scale_days: float = 15.0
     locations: float = 0.25
-    tags: float = 1.0
-    story: float = 2.0
-    links: float = 1.0
+    tags: float = 0.5
+    story: float = 1.0
+    links: float = 0.5
 
 
 @dataclass(frozen=True)

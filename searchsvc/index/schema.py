@@ -124,7 +124,7 @@ def date_query(fieldname: str, start: dt.date, end: dt.date, boost: float = 1.0)
 
 
 TEXT_FIELDS = ("title", "summary", "body")
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 
 
 def day_to_date(day: int) -> dt.date | None:

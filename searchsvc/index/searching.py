@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,8 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
 SNIPPET_SCAN_CHARS = 3000
-RESCORE_WINDOW = 50  # top hits re-ranked for phrases and recency
+RESCORE_WINDOW = 50
+EXACT_WINDOW = 20  # top hits whose stored text is read for exact word forms
 
 
 class _TopAndAll(TopCollector):
@@ -211,6 +214,13 @@ class SearchIndex:
         searcher = self.searcher()
         limit = req.page * req.per_page
         filt = self._filter(req.filters, searcher)
+        cache: dict[int, dict[str, Any]] = {}
+
+        def stored(docnum: int) -> dict[str, Any]:
+            if docnum not in cache:
+                cache[docnum] = stored_dict(searcher.stored_fields(docnum))
+            return cache[docnum]
+
         partial = False
         if req.q:
             q = self.compile(req.q)
@@ -219,7 +229,7 @@ class SearchIndex:
                 q = self.compile(req.q, "or")
                 results, partial = self._run(searcher, q, filt, limit, req.sort)
             if req.sort == "relevance":
-                self._rescore(searcher, results, req.q)
+                self._rescore(searcher, results, req.q, stored)
         else:
             q = wq.Every()
             sort = "-date" if req.sort == "relevance" else req.sort
@@ -227,7 +237,7 @@ class SearchIndex:
         docnums = results.docs()
         total = len(docnums)
         start = (req.page - 1) * req.per_page
-        hits = [self._hit(searcher, results, hit) for hit in results[start:limit]]
+        hits = [self._hit(results, hit, stored(hit.docnum)) for hit in results[start:limit]]
         facets = self.tables.get(searcher).facets(docnums, searcher)
         return SearchResult(
             query=req.q,
@@ -260,11 +270,14 @@ class SearchIndex:
             partial = True
         return timed.results(), partial
 
-    def _rescore(self, searcher: Any, results: Any, text: str) -> None:
+    def _rescore(
+        self, searcher: Any, results: Any, text: str, stored: Callable[[int], dict[str, Any]]
+    ) -> None:
         """Reorder the top of the ranking: the query's words as a phrase in the title or
-        summary multiply the score by 1 + phrase_boost; a source text's score is multiplied
-        by source_weight (the events are what a reader looks for); among equal scores the
-        newer document comes first."""
+        summary multiply the score by 1 + phrase_boost; the query's words as typed (not
+        only as stems) in the title or summary, by 1 + exact_boost x their share; a source
+        text's score is multiplied by source_weight (events are what readers look for);
+        among equal scores the newer document comes first."""
         top = results.top_n
         if not top:
             return
@@ -276,11 +289,21 @@ class SearchIndex:
         if cfg.source_weight != 1.0:
             kinds = self.tables.get(searcher).kinds
             top[:] = [(s * cfg.source_weight if kinds[d] == "source" else s, d) for s, d in top]
+        surface = _surface_words(text)
+        if cfg.exact_boost and surface:
+            # Words as typed, not only their stems: "floods" matches "floods" better
+            # than "flooding". Read from the stored text of the first hits.
+            patterns = [re.compile(r"\b" + re.escape(w) + r"\b") for w in surface]
+            window = top[:EXACT_WINDOW]
+            for k, (score, d) in enumerate(window):
+                data = stored(d)
+                hay = f"{data.get('title', '')}\n{data.get('summary', '')}".lower()
+                share = sum(1 for p in patterns if p.search(hay)) / len(patterns)
+                top[k] = (score * (1 + cfg.exact_boost * share), d)
         days = searcher.reader().column_reader("day")
         top.sort(key=lambda sd: (-round(sd[0], 6), -days[sd[1]]))
 
-    def _hit(self, searcher: Any, results: Any, hit: Any) -> Hit:
-        data = stored_dict(hit.fields())
+    def _hit(self, results: Any, hit: Any, data: dict[str, Any]) -> Hit:
         snippet = ""
         matched = {f for f, _ in hit.matched_terms()} if results.has_matched_terms() else set()
         for field in ("summary", "body", "title"):
@@ -370,6 +393,22 @@ def _dir_size(path: Path) -> int:
     except OSError:
         pass
     return total
+
+
+_OPERATORS = frozenset(("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"))
+
+
+def _surface_words(text: str) -> list[str]:
+    """The query's words as typed (lowercased), leaving out operators, field:value
+    terms, wildcards and fuzzy terms, and stop words."""
+    words = []
+    for token in text.replace('"', " ").replace("(", " ").replace(")", " ").split():
+        if token in _OPERATORS or any(c in token for c in ":*?~^[]{}"):
+            continue
+        for word in re.findall(r"\w+", token.lower()):
+            if any(True for _ in TEXT_ANALYZER(word)):
+                words.append(word)
+    return list(dict.fromkeys(words))
 
 
 def _plain_words(text: str) -> int:

@@ -49,11 +49,19 @@ def _read_segment(reader: Any) -> _Segment:
                     table[d] = key
         return table
 
-    days = [0] * n
-    if reader.has_column("day"):
-        column = reader.column_reader("day")
-        days = [column[d] for d in range(n)]
-    return _Segment(multi("tags"), multi("locations"), days, single("kind"), single("story"))
+    def column(name: str) -> list[int]:
+        if not reader.has_column(name):
+            return [0] * n
+        values = reader.column_reader(name)
+        return [values[d] for d in range(n)]
+
+    return _Segment(
+        multi("tags"),
+        multi("locations"),
+        column("day"),
+        single("kind"),
+        single("story"),
+    )
 
 
 class Tables:
