@@ -24,7 +24,6 @@ from whoosh.collectors import (
     TopCollector,
     WrappingCollector,
 )
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, get_text
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.reading import TermNotFound
 from whoosh.sorting import FieldFacet
@@ -39,9 +38,9 @@ from searchsvc.index.schema import (
     make_schema,
     stored_dict,
 )
+from searchsvc.index.snippets import highlight
 from searchsvc.index.tables import TableCache
 from searchsvc.query import (
-    SNIPPET_CHARS,
     Filters,
     Hit,
     QueryError,
@@ -99,16 +98,6 @@ class _Deadline(WrappingCollector):
 
 class IndexUnavailable(RuntimeError):
     """There is no usable index (missing, unreadable, or being created)."""
-
-
-class _MarkFormatter(HtmlFormatter):
-    """Matches wrapped in a bare <mark>, everything HTML-escaped."""
-
-    def __init__(self) -> None:
-        super().__init__(tagname="mark", between=" … ")
-
-    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
-        return "<mark>" + self._text(get_text(text, token, replace)) + "</mark>"
 
 
 class SearchIndex:
@@ -305,14 +294,17 @@ class SearchIndex:
 
     def _hit(self, results: Any, hit: Any, data: dict[str, Any]) -> Hit:
         snippet = ""
-        matched = {f for f, _ in hit.matched_terms()} if results.has_matched_terms() else set()
-        for field in ("summary", "body", "title"):
-            text = data.get(field) or ""
-            if text and field in matched:
-                snippet = self._highlight(hit, field, text, results)
-                if snippet:
-                    break
-        if not snippet or "<mark>" not in snippet:
+        if results.has_matched_terms():
+            by_field: dict[str, set[str]] = {}
+            for field, term in hit.matched_terms():
+                by_field.setdefault(field, set()).add(term.decode("utf-8"))
+            for field in ("summary", "body", "title"):
+                text = data.get(field) or ""
+                if text and field in by_field:
+                    snippet = highlight(text[:SNIPPET_SCAN_CHARS], by_field[field])
+                    if snippet:
+                        break
+        if not snippet:
             snippet = lead_snippet(data.get("summary") or data.get("body") or "")
         return Hit(
             id=data["id"],
@@ -325,18 +317,6 @@ class SearchIndex:
             snippet=snippet,
             score=round(hit.score, 4) if isinstance(hit.score, float) else None,
         )
-
-    def _highlight(self, hit: Any, field: str, text: str, results: Any) -> str:
-        hl = results.highlighter
-        hl.formatter = _MarkFormatter()
-        hl.fragmenter = ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-        try:
-            # Snippets come from the start of long texts: analysing all of them to find
-            # a match near the end took longer than the search itself.
-            return hit.highlights(field, text=text[:SNIPPET_SCAN_CHARS], top=2)
-        except Exception:  # a snippet is decoration: never fail a search for it
-            log.debug("highlight failed for %s", hit.get("id"), exc_info=True)
-            return ""
 
     # --- documents ---------------------------------------------------------------------------
 
