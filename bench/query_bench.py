@@ -94,6 +94,20 @@ def make_queries(index: SearchIndex, n: int, seed: int = 2026) -> tuple[list[str
     return searches, related
 
 
+def make_prefixes(index: SearchIndex, n: int, seed: int = 2026) -> list[str]:
+    """What a user has typed so far: the first 2 to 5 letters of title words."""
+    rng = random.Random(seed)
+    searcher = index.searcher()
+    titles = sorted(json.loads(d["doc"])["title"] for d in searcher.all_stored_fields())
+    out = []
+    while len(out) < n:
+        words = [w for w in rng.choice(titles).split() if w.isalpha() and len(w) > 3]
+        if words:
+            word = rng.choice(words)
+            out.append("/suggest?limit=8&q=" + quote(word[: rng.randint(2, 5)]))
+    return out
+
+
 def _client(args: tuple[int, list[str]]) -> list[tuple[float, int]]:
     port, paths = args
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -193,6 +207,7 @@ def main() -> None:
     config = load_config(env={}, flags={"content.root": str(root), "index.dir": str(index_dir)})
     log.info("indexing: %s", run_index(config, progress=False).lines()[0])
     searches, related = make_queries(SearchIndex(config), args.queries)
+    prefixes = make_prefixes(SearchIndex(config), args.queries)
 
     import socket
 
@@ -201,7 +216,9 @@ def main() -> None:
         port = s.getsockname()[1]
     server = start_server(root, index_dir, port)
     try:
-        _client((port, searches[:50] + related[:50]))  # warm the workers' caches
+        _client((port, searches[:50] + related[:50] + prefixes[:50]))  # warm the workers
+        time.sleep(2)  # the vocabulary for /suggest is built in the background at start
+        slat, serr = sequential(port, prefixes)
         lat, err = sequential(port, searches)
         rps, clat, cerr = concurrent(port, searches, args.seconds)
         if args.only_search:
@@ -243,7 +260,13 @@ def main() -> None:
             "",
         ),
         (f"/related requests/s, concurrency {CONCURRENCY}", f"{rrps:.0f}", "", ""),
-        ("5xx responses", str(err + cerr + rerr + rcerr), "0", ""),
+        (
+            "/suggest p50 / p95, ms",
+            f"{ms(statistics.median(slat))} / {ms(percentile(slat, 95))}",
+            "p95 < 10",
+            "",
+        ),
+        ("5xx responses", str(err + cerr + rerr + rcerr + serr), "0", ""),
     ]
     print(table(rows))
     print(

@@ -11,6 +11,7 @@ import json
 import logging
 import subprocess
 import sys
+import threading
 from typing import Any
 
 from gunicorn import util as gunicorn_util
@@ -38,6 +39,13 @@ def _json_write_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
     gunicorn_util.write_nonblock(sock, head + body)
 
 
+def _warm(worker: Any) -> None:
+    """In each new worker, build the search caches in the background: the first requests
+    are then as fast as the others."""
+    index = worker.wsgi.extensions["searchsvc.index"]
+    threading.Thread(target=index.warm, name="warm-up", daemon=True).start()
+
+
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def __init__(self, config: Config) -> None:
         self.searchsvc_config = config
@@ -62,6 +70,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         }
         for key, value in options.items():
             self.cfg.set(key, value)
+        self.cfg.set("post_worker_init", _warm)
 
     def load(self) -> Any:
         return create_app(self.searchsvc_config)

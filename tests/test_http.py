@@ -237,3 +237,60 @@ def test_no_index_is_503(tmp_path):
         assert_error(get(srv, "/search", q="Mali"), 503, "index")
     finally:
         srv.stop()
+
+
+def test_suggest_completes_by_prefix(server):
+    body = get(server, "/suggest", q="douent").json()
+    assert body["query"] == "douent"
+    texts = [s["text"] for s in body["suggestions"]]
+    assert texts[0] == "Douentza"
+    assert body["suggestions"][0]["kind"] in ("location", "tag", "word")
+    many = get(server, "/suggest", q="mal", limit=5).json()["suggestions"]
+    assert 0 < len(many) <= 5
+    counts = [s["count"] for s in many]
+    assert counts == sorted(counts, reverse=True)  # the most frequent first
+    assert "Mali" in [s["text"] for s in many]
+    assert "Northern Mali conflict" in [
+        s["text"] for s in get(server, "/suggest", q="northern m").json()["suggestions"]
+    ]
+    opensearch = get(server, "/suggest", q="douent", format="opensearch")
+    assert opensearch.headers["Content-Type"].startswith("application/x-suggestions+json")
+    assert opensearch.json() == ["douent", ["Douentza"]]
+    assert get(server, "/suggest", q="").json()["suggestions"] == []
+    assert_error(get(server, "/suggest", q="x" * 200), 400, "too long")
+    assert_error(get(server, "/suggest", q="dou", limit="99"), 400, "limit")
+
+
+def test_did_you_mean(server):
+    body = get(server, "/search", q="Duentza").json()
+    assert body["total"] == 0 and body["did_you_mean"] == "Douentza"
+    assert get(server, "/search", q=body["did_you_mean"]).json()["total"] >= 1
+    assert "did_you_mean" not in get(server, "/search", q="Douentza").json()
+    assert "did_you_mean" not in get(server, "/search", q="xqzzyvw").json()
+
+
+def test_opensearch_description(server):
+    import xml.etree.ElementTree as ET
+
+    r = get(server, "/opensearch.xml")
+    assert r.headers["Content-Type"].startswith("application/opensearchdescription+xml")
+    root = ET.fromstring(r.content)
+    ns = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
+    assert root.tag == "{http://a9.com/-/spec/opensearch/1.1/}OpenSearchDescription"
+    urls = {u.get("type"): u.get("template") for u in root.findall("os:Url", ns)}
+    assert urls["text/html"] == f"{server.url}/?q={{searchTerms}}"
+    assert urls["application/x-suggestions+json"].startswith(f"{server.url}/suggest?")
+    page = get(server, "/").text
+    assert 'rel="search" type="application/opensearchdescription+xml"' in page
+
+
+def test_search_page(server):
+    r = get(server, "/", q="Douentza")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    assert "<mark>Douentza</mark>" in r.text
+    assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+    bad = get(server, "/", q='"unbalanced')
+    assert bad.status_code == 400 and "unbalanced quote" in bad.text
+    assert get(server, "/doc/news/nope.md").status_code == 404
+    evil = get(server, "/", q="<script>alert(1)</script>")
+    assert "<script>alert(1)" not in evil.text

@@ -40,6 +40,7 @@ from searchsvc.index.schema import (
 )
 from searchsvc.index.snippets import highlight
 from searchsvc.index.tables import TableCache
+from searchsvc.index.vocabulary import VocabularyCache
 from searchsvc.query import (
     Filters,
     Hit,
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 0.5
 SNIPPET_SCAN_CHARS = 3000
 RESCORE_WINDOW = 50
+DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
 EXACT_WINDOW = 20  # top hits whose stored text is read for exact word forms
 
 
@@ -110,6 +112,7 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._ix: Any = None
         self.tables = TableCache()
+        self.vocabulary = VocabularyCache()
         s = config.search
         self._parsers: dict[str, Any] = {}
         self._boosts = {
@@ -228,8 +231,12 @@ class SearchIndex:
         start = (req.page - 1) * req.per_page
         hits = [self._hit(results, hit, stored(hit.docnum)) for hit in results[start:limit]]
         facets = self.tables.get(searcher).facets(docnums, searcher)
+        did_you_mean = None
+        if req.q and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
+            did_you_mean = self.vocabulary.get(searcher).correct(req.q.split())
         return SearchResult(
             query=req.q,
+            did_you_mean=did_you_mean,
             total=total,
             page=req.page,
             per_page=req.per_page,
@@ -323,6 +330,21 @@ class SearchIndex:
     def get(self, doc_id: str) -> dict[str, Any] | None:
         stored = self.searcher().document(id=doc_id)
         return stored_dict(stored) if stored else None
+
+    def warm(self) -> None:
+        """Build this process's caches (tables, vocabulary) before the first request
+        needs them; a missing index is not an error here."""
+        try:
+            searcher = self.searcher()
+            self.tables.get(searcher)
+            self.vocabulary.get(searcher)
+        except IndexUnavailable:
+            pass
+
+    def suggest(self, prefix: str, limit: int) -> list[dict[str, Any]]:
+        """Completions for a search box: tags, stories, locations and title words that
+        start with the prefix (or have a word that does), the most frequent first."""
+        return self.vocabulary.get(self.searcher()).suggest(prefix, limit)
 
     def related(self, doc_id: str, filters: Filters, limit: int) -> list[Hit] | None:
         """The events most related to a document; None when there is no such document."""

@@ -27,7 +27,8 @@ def highlight(text: str, terms: set[str], limit: int = SNIPPET_CHARS) -> str:
         if j - k > best_count:
             best, best_count = k, j - k
     first = matches[best][0]
-    lo = max(0, first - LEAD_CHARS)
+    # A short text is shown whole; a longer one from a little before the matches.
+    lo = 0 if len(text) <= limit else max(0, first - LEAD_CHARS)
     if lo:
         space = text.find(" ", lo, first)
         lo = space + 1 if space != -1 else lo

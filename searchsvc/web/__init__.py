@@ -13,6 +13,7 @@ from searchsvc.index import SearchIndex
 from searchsvc.web import errors
 from searchsvc.web.admin import admin_bp
 from searchsvc.web.api import events_bp, meta_bp, search_bp
+from searchsvc.web.ui import ui_bp
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -26,14 +27,14 @@ SECURITY_HEADERS = {
 def create_app(config: Config | None = None, search: SearchIndex | None = None) -> Flask:
     """The WSGI application. `config` defaults to `load_config()` (file, environment)."""
     config = config or load_config()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     app.config["SEARCHSVC"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["searchsvc.index"] = search or SearchIndex(config)
     errors.register(app)
-    for bp in (search_bp, events_bp, meta_bp, admin_bp):
+    for bp in (search_bp, events_bp, meta_bp, admin_bp, ui_bp):
         app.register_blueprint(bp)
 
     @app.before_request
@@ -53,4 +54,10 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
+    if config.cors.origins:
+        from flask_cors import CORS
+
+        # The JSON API only; the pages are same-origin.
+        api = r"^/(search|suggest|events/.*|health|stats|openapi\.json)$"
+        CORS(app, resources={api: {"origins": list(config.cors.origins)}}, methods=["GET"])
     return app

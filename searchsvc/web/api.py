@@ -32,21 +32,41 @@ def search() -> Response:
     return jsonify(index().search(req).to_dict())
 
 
+MAX_SUGGEST = 20
+
+
+@search_bp.get("/suggest")
+def suggest() -> Response:
+    """Completions for a search box. `format=opensearch` answers in the OpenSearch
+    suggestions format (`[query, [completions]]`) that browsers use."""
+    args = params()
+    q = (args.get("q") or [""])[0]
+    if len(q) > 100:
+        raise QueryError("q is too long for completions (limit 100 characters)", "q")
+    limit = _int_param(args, "limit", 8, MAX_SUGGEST)
+    found = index().suggest(q, limit)
+    if (args.get("format") or ["json"])[0] == "opensearch":
+        response = jsonify([q, [s["text"] for s in found]])
+        response.mimetype = "application/x-suggestions+json"
+        return response
+    return jsonify({"query": q, "suggestions": found})
+
+
 @events_bp.get("/events/<path:doc_id>/related")
 def related(doc_id: str) -> Response:
     args = params()
-    limit = _limit(args)
+    limit = _int_param(args, "limit", 10, MAX_RELATED)
     hits = index().related(doc_id, filters_from_params(args), limit)
     if hits is None:
         return error_response(404, f"no document with id {doc_id!r}")
     return jsonify({"id": doc_id, "limit": limit, "hits": [h.to_dict() for h in hits]})
 
 
-def _limit(args: dict[str, list[str]]) -> int:
-    values = args.get("limit") or ["10"]
+def _int_param(args: dict[str, list[str]], name: str, default: int, most: int) -> int:
+    values = args.get(name) or [str(default)]
     raw = values[0].strip()
-    if len(values) > 1 or not raw.isdigit() or not 1 <= int(raw) <= MAX_RELATED:
-        raise QueryError(f"limit must be a whole number from 1 to {MAX_RELATED}", "limit")
+    if len(values) > 1 or not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise QueryError(f"{name} must be a whole number from 1 to {most}", name)
     return int(raw)
 
 

@@ -179,6 +179,43 @@ def spec(server_url: str = "") -> dict[str, Any]:
                 "responses": _responses(_ref("SearchResult"), 400, 503),
             }
         },
+        "/suggest": {
+            "get": {
+                "summary": "Completions for a search box: tags, stories, places and words",
+                "operationId": "suggest",
+                "parameters": [
+                    _param("q", "what the user has typed so far", _str(maxLength=100)),
+                    _param(
+                        "limit",
+                        "how many (default 8, at most 20)",
+                        {"type": "integer", "minimum": 1, "maximum": 20},
+                    ),
+                    _param(
+                        "format",
+                        "json (default) or opensearch ([query, [texts]])",
+                        _str(enum=["json", "opensearch"]),
+                    ),
+                ],
+                "responses": _responses(
+                    _obj(
+                        {
+                            "query": _str(),
+                            "suggestions": _array(
+                                _obj(
+                                    {
+                                        "text": _str(),
+                                        "kind": _str(enum=["tag", "story", "location", "word"]),
+                                        "count": {"type": "integer", "description": "documents"},
+                                    }
+                                )
+                            ),
+                        }
+                    ),
+                    400,
+                    503,
+                ),
+            }
+        },
         "/events/{doc_id}": {
             "get": {
                 "summary": "One stored document (an event page or a source text)",
