@@ -62,7 +62,8 @@ class SearchConfig:
     max_page: int = 1000
     max_query_chars: int = 1000
     max_terms: int = 64
-    time_limit: float = 2.0
+    max_expansions: int = 100
+    time_limit: float = 1.0
     title_boost: float = 1.5
     summary_boost: float = 1.0
     body_boost: float = 0.7

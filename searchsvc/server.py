@@ -20,7 +20,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 
 from searchsvc.config import Config
 from searchsvc.content import ContentError
-from searchsvc.index import IndexBusy, IndexWriteError, index_exists, run_index
+from searchsvc.index import IndexBusy, IndexWriteError, index_exists, index_problem, run_index
 from searchsvc.web import create_app
 from searchsvc.web.errors import CODES
 
@@ -79,6 +79,14 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 def ensure_index(config: Config) -> None:
     """Build the index before serving when there is none, so the first start has answers."""
     if index_exists(config.index.dir):
+        problem = index_problem(config.index.dir)
+        if problem:
+            log.error(
+                "the index at %s is damaged (%s): serving 503 until it is rebuilt with "
+                "`searchsvc index --full`",
+                config.index.dir,
+                problem,
+            )
         return
     log.info("no index in %s yet: indexing %s first", config.index.dir, config.content.root)
     try:

@@ -14,6 +14,7 @@ from searchsvc.index.writing import (
     Report,
     index_busy,
     index_exists,
+    index_problem,
     run_index,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "SearchIndex",
     "index_busy",
     "index_exists",
+    "index_problem",
     "run_index",
 ]

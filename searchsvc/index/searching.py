@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ from searchsvc.index.schema import (
 )
 from searchsvc.index.snippets import highlight
 from searchsvc.index.tables import TableCache
+from searchsvc.index.verify import check_checksums, verify
 from searchsvc.index.vocabulary import VocabularyCache
 from searchsvc.query import (
     Filters,
@@ -78,8 +81,8 @@ class _TopAndAll(TopCollector):
 
 
 class _Deadline(WrappingCollector):
-    """Raises TimeLimit when collecting runs past `seconds` (checked every 256 matches;
-    Whoosh's TimeLimitCollector starts a timer thread for every search)."""
+    """Raises TimeLimit when collecting runs past `seconds`, checked at the first match
+    and every 256 after (Whoosh's TimeLimitCollector starts a timer thread per search)."""
 
     def __init__(self, child: Any, seconds: float) -> None:
         super().__init__(child)
@@ -94,7 +97,7 @@ class _Deadline(WrappingCollector):
         child = self.child
         for n, sub_docnum in enumerate(child.matches(), 1):
             child.collect(sub_docnum)
-            if not n & 255 and time.monotonic() > self.deadline:
+            if (n == 1 or not n & 255) and time.monotonic() > self.deadline:
                 raise TimeLimit
 
 
@@ -112,6 +115,7 @@ class SearchIndex:
         self._lock = threading.Lock()
         self._ix: Any = None
         self.tables = TableCache()
+        self._checked: set[str] = set()  # segment files whose checksums were checked
         self.vocabulary = VocabularyCache()
         s = config.search
         self._parsers: dict[str, Any] = {}
@@ -126,16 +130,25 @@ class SearchIndex:
     def _index(self) -> Any:
         with self._lock:
             if self._ix is None:
+                # Reasons for clients name no path: the details go to the log.
                 try:
                     if not whoosh_index.exists_in(str(self.index_dir)):
-                        raise IndexUnavailable(
-                            f"no index in {self.index_dir}: run `searchsvc index` to build it"
-                        )
-                    self._ix = whoosh_index.open_dir(str(self.index_dir))
+                        raise IndexUnavailable("no index yet: run `searchsvc index` to build it")
+                    ix = whoosh_index.open_dir(str(self.index_dir))
                 except IndexUnavailable:
                     raise
                 except Exception as exc:
-                    raise IndexUnavailable(f"the index cannot be opened: {exc}") from None
+                    log.error("cannot open the index at %s: %s", self.index_dir, exc)
+                    raise IndexUnavailable(
+                        "the index cannot be opened; see the server log"
+                    ) from None
+                problem = verify(ix) or check_checksums(self.index_dir, ix, self._checked)
+                if problem:
+                    log.error("the index at %s is damaged: %s", self.index_dir, problem)
+                    raise IndexUnavailable(
+                        "the index is damaged: rebuild it with `searchsvc index --full`"
+                    )
+                self._ix = ix
             return self._ix
 
     def searcher(self) -> Any:
@@ -150,13 +163,23 @@ class SearchIndex:
                 s = self._index().searcher()
             elif not s.up_to_date():
                 s = s.refresh()
+                problem = check_checksums(self.index_dir, s._ix, self._checked)
+                if problem:
+                    log.error("the index at %s is damaged: %s", self.index_dir, problem)
+                    with self._lock:
+                        self._ix = None  # reopened (and checked again) on the next request
+                    raise IndexUnavailable(
+                        "the index is damaged: rebuild it with `searchsvc index --full`"
+                    )
         except IndexUnavailable:
+            local.searcher = None
             raise
         except Exception as exc:
             local.searcher = None
             with self._lock:
                 self._ix = None
-            raise IndexUnavailable(f"the index cannot be read: {exc}") from None
+            log.error("cannot read the index at %s: %s", self.index_dir, exc)
+            raise IndexUnavailable("the index cannot be read (is its directory there?)") from None
         # The time of the last check, not of the last use: a busy thread checks too.
         local.searcher, local.checked = s, now
         return s
@@ -181,7 +204,21 @@ class SearchIndex:
         except Exception as exc:  # Whoosh's parser is lenient; anything else is our 400
             raise QueryError(f"cannot parse the query: {exc}", "q") from None
         _check_query(q, self.config.search.max_terms)
-        return q
+        # A fuzzy term must keep its first letter: Whoosh would otherwise compare it with
+        # every word of the index (half a second for one term).
+        return q.accept(
+            lambda node: (
+                wq.FuzzyTerm(
+                    node.fieldname,
+                    node.text,
+                    boost=node.boost,
+                    maxdist=node.maxdist,
+                    prefixlength=1,
+                )
+                if isinstance(node, wq.FuzzyTerm)
+                else node
+            )
+        )
 
     def _filter(self, filters: Filters, searcher: Any) -> Any:
         """The filters as one query that matches with a score of 0, so that AND-ing it
@@ -216,6 +253,7 @@ class SearchIndex:
         partial = False
         if req.q:
             q = self.compile(req.q)
+            _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
             results, partial = self._run(searcher, q, filt, limit, req.sort)
             if results.is_empty() and _plain_words(req.q) > 1:
                 q = self.compile(req.q, "or")
@@ -361,6 +399,9 @@ class SearchIndex:
 
     def health(self) -> dict[str, Any]:
         searcher = self.searcher()
+        if not os.access(self.index_dir, os.W_OK):
+            # Searches go on from the index there is; new content cannot get in.
+            raise IndexUnavailable("the index directory is read-only: index runs cannot update it")
         return {
             "status": "ok",
             "documents": searcher.doc_count(),
@@ -482,6 +523,10 @@ def _check_query(q: Any, max_terms: int) -> None:
         raise QueryError(f"the query has too many terms ({len(leaves)}; limit {max_terms})", "q")
     for node in leaves:
         text = getattr(node, "text", "")
+        if isinstance(node, wq.Every) and node.fieldname:
+            raise QueryError(
+                f"'{node.fieldname}:*' matches everything: leave q empty to browse", "q"
+            )
         if isinstance(node, wq.Wildcard | wq.Prefix):
             stem = text.split("*")[0].split("?")[0] if isinstance(node, wq.Wildcard) else text
             if len(stem) < 2:
@@ -493,6 +538,20 @@ def _check_query(q: Any, max_terms: int) -> None:
                 raise QueryError(f"'{text}~': fuzzy search needs at least 3 letters", "q")
             if node.maxdist > 2:
                 raise QueryError(f"'{text}~{node.maxdist}': fuzzy distance is at most 2", "q")
+
+
+def _check_expansions(q: Any, reader: Any, limit: int) -> None:
+    """A prefix or wildcard that matches more than `limit` words is refused: it would be
+    a union of thousands of terms, seconds of work for one query."""
+    for node in _walk(q):
+        if isinstance(node, wq.Prefix | wq.Wildcard):
+            count = sum(1 for _ in islice(node._btexts(reader), limit + 1))
+            if count > limit:
+                shown = node.text + ("*" if isinstance(node, wq.Prefix) else "")
+                raise QueryError(
+                    f"'{shown}' matches too many words (more than {limit}): type more of the word",
+                    "q",
+                )
 
 
 def _walk(q: Any) -> Any:

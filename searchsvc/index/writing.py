@@ -45,6 +45,7 @@ from searchsvc.index.schema import (
     stored_document,
     to_fields,
 )
+from searchsvc.index.verify import check_checksums, record_checksums, verify
 from searchsvc.model import DayPage, Document, Skipped
 from searchsvc.parsing import parse_file
 
@@ -155,6 +156,15 @@ def index_busy(index_dir: Path) -> bool:
     return False
 
 
+def index_problem(index_dir: Path) -> str | None:
+    """None when the index opens, reads and matches its checksums; else what is wrong."""
+    try:
+        ix = whoosh_index.open_dir(str(index_dir))
+        return verify(ix) or check_checksums(index_dir, ix)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
 def index_exists(index_dir: Path) -> bool:
     try:
         return whoosh_index.exists_in(str(index_dir))
@@ -175,9 +185,18 @@ def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
             changed = signature(ix.schema) != signature(schema)
             if changed:
                 log.warning("index schema changed: rebuilding the whole index")
+            elif not full:
+                problem = verify(ix)
+                if problem:
+                    raise IndexWriteError(
+                        f"the index at {index_dir} is damaged ({problem}); "
+                        "rebuild it with `searchsvc index --full`"
+                    )
             # Written with this code's schema: after a schema change, the new segments have
             # it, and the commit that drops the old ones records it.
             return whoosh_index.open_dir(str(index_dir), schema=schema), full or changed
+    except IndexWriteError:
+        raise
     except Exception as exc:
         if not full:
             raise IndexWriteError(
@@ -409,6 +428,14 @@ class _Run:
             self.report.seconds = time.perf_counter() - t0
             return self.report
 
+        if not full:
+            # Before writing over it: a damaged segment would be merged into new ones.
+            problem = check_checksums(self.index_dir, ix)
+            if problem:
+                raise IndexWriteError(
+                    f"the index at {self.index_dir} is damaged ({problem}); "
+                    "rebuild it with `searchsvc index --full`"
+                )
         todo_ids = {f.id for f in todo}
         # Source texts are read first (phase 1): events need their words. Then each worker
         # writes its share of everything into one segment (phase 2): fewer segments make
@@ -545,19 +572,26 @@ class _Run:
             raise
         manifest.save(self.index_dir)
         fresh = whoosh_index.open_dir(str(self.index_dir))
+        record_checksums(self.index_dir, fresh)
         report.documents = fresh.doc_count()
         report.generation = fresh.latest_generation()
 
     @staticmethod
     def _carry_over(ix: Any, writer: Any, skipped: set[str]) -> list[str]:
-        """In a full rebuild, keep the indexed version of a file that is now unreadable."""
+        """In a full rebuild, keep the indexed version of a file that is now unreadable
+        (unless the old index itself cannot be read: rebuilding it is the point then)."""
         kept = []
-        with ix.searcher() as s:
-            for doc_id in sorted(skipped):
-                stored = s.document(id=doc_id)
-                if stored:
-                    writer.add_document(**to_fields(stored_document(stored)))
-                    kept.append(doc_id)
+        try:
+            with ix.searcher() as s:
+                for doc_id in sorted(skipped):
+                    stored = s.document(id=doc_id)
+                    if stored:
+                        writer.add_document(**to_fields(stored_document(stored)))
+                        kept.append(doc_id)
+        except Exception as exc:
+            log.warning(
+                "earlier versions of skipped files not kept: old index unreadable (%s)", exc
+            )
         return kept
 
 

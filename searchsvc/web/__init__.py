@@ -28,6 +28,7 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
     """The WSGI application. `config` defaults to `load_config()` (file, environment)."""
     config = config or load_config()
     app = Flask(__name__, static_folder=None)
+    app.url_map.merge_slashes = False  # ids are ids: "//x" is looked up, not redirected
     app.config["SEARCHSVC"] = config
     app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

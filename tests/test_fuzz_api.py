@@ -1,0 +1,167 @@
+"""Property-based tests of the HTTP API: whatever a client sends, never a 5xx, and an
+error always has the error shape."""
+
+from __future__ import annotations
+
+import shutil
+from urllib.parse import quote
+
+import pytest
+from conftest import SEED_EVENT_ID, config_for
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from searchsvc.config import SAMPLE_CONTENT
+from searchsvc.index import run_index
+from searchsvc.web import create_app
+
+PARAMS = [
+    "q",
+    "tag",
+    "location",
+    "kind",
+    "story",
+    "from",
+    "to",
+    "sort",
+    "page",
+    "per_page",
+    "limit",
+    "format",
+    "x",
+]
+NASTY = [
+    "",
+    " ",
+    "AND",
+    "OR NOT",
+    "NOT",
+    '"',
+    '""',
+    "(",
+    ")",
+    "((a)",
+    "a)",
+    "*",
+    "**",
+    "?",
+    "a*",
+    "*a*",
+    "ab*",
+    "th*",
+    "~",
+    "a~",
+    "abc~9",
+    "douentza~2",
+    "^",
+    "a^9999",
+    "[",
+    "]",
+    "[a TO b]",
+    "date:[2013 TO 2012]",
+    "date:[1900 to]",
+    "date:xyz",
+    "date:2013-02-30",
+    "tags:",
+    ":",
+    "::",
+    "unknown:field",
+    "title:",
+    "title:*",
+    "*:*",
+    "id:../../etc/passwd",
+    "-1",
+    "0",
+    "999999999999999999999",
+    "1e308",
+    "NaN",
+    "%00",
+    "\x00",
+    "\x1b[31m",
+    "\ud7ff",
+    "'",
+    "''",
+    "\\",
+    "/",
+    "\u202e",
+    "🦘",
+    "Tōhoku",
+    "a" * 1001,
+    "OR " * 400,
+    " ".join(f"w{i}" for i in range(100)),
+    "AND AND",
+    '"unbalanced',
+    "a AND (b OR",
+]
+value = st.one_of(
+    st.sampled_from(NASTY),
+    st.text(max_size=60),
+    st.integers(min_value=-(10**30), max_value=10**30).map(str),
+    st.from_regex(r"\d{4}(-\d{1,2}(-\d{1,2})?)?", fullmatch=True),
+)
+pairs = st.lists(st.tuples(st.sampled_from(PARAMS), value), max_size=8)
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    base = tmp_path_factory.mktemp("fuzz")
+    shutil.copytree(SAMPLE_CONTENT, base / "content")
+    config = config_for(base / "content", base / "ix")
+    run_index(config, progress=False)
+    return create_app(config).test_client()
+
+
+def check(response) -> None:
+    assert response.status_code < 500, response.get_data(as_text=True)[:500]
+    if response.mimetype == "application/json":
+        body = response.get_json()
+        if response.status_code >= 400:
+            assert set(body) == {"error"}, body
+            assert {"code", "message"} <= set(body["error"])
+            assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    text = response.get_data(as_text=True)
+    assert "Traceback" not in text and "site-packages" not in text
+
+
+FUZZ = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@FUZZ
+@given(pairs)
+def test_search(client, query):
+    check(client.get("/search", query_string=query))
+
+
+@FUZZ
+@given(pairs)
+def test_suggest(client, query):
+    check(client.get("/suggest", query_string=query))
+
+
+@FUZZ
+@given(pairs)
+def test_search_page(client, query):
+    check(client.get("/", query_string=query))
+
+
+@FUZZ
+@given(st.one_of(st.sampled_from(NASTY), st.text(max_size=80)), pairs)
+def test_documents_and_related(client, doc_id, query):
+    path = quote(doc_id, safe="/") or "x"
+    check(client.get(f"/events/{path}"))
+    check(client.get(f"/events/{path}/related", query_string=query))
+    check(client.get(f"/doc/{path}"))
+
+
+@FUZZ
+@given(pairs)
+def test_related_of_a_real_event(client, query):
+    check(client.get(f"/events/{SEED_EVENT_ID}/related", query_string=query))
+
+
+def test_methods_and_bodies(client):
+    for method in ("post", "put", "delete", "patch"):
+        check(getattr(client, method)("/search", data="x" * 100))
+    check(client.post("/admin/reindex", data="x" * 10_000_000))
