@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -114,6 +115,8 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     from searchsvc.content import ContentError
     from searchsvc.index import IndexBusy, IndexWriteError, run_index
 
+    if config.index.nice > 0:
+        os.nice(min(config.index.nice, 19))  # yield to the web workers (see config.toml)
     try:
         report = run_index(config, full=args.full, progress=False if args.no_progress else None)
     except IndexBusy as exc:

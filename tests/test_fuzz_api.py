@@ -4,6 +4,7 @@ error always has the error shape."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -165,3 +166,25 @@ def test_methods_and_bodies(client):
     for method in ("post", "put", "delete", "patch"):
         check(getattr(client, method)("/search", data="x" * 100))
     check(client.post("/admin/reindex", data="x" * 10_000_000))
+
+
+WORDS = ["Mali", "AND", "OR", "NOT", "ANDNOT", "REQUIRE", "the", "U.S.", "Tōhoku", "co-op", "00;01"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(st.sampled_from(list("abXY éō019.,-_/!#$%&+;<>@|\t\u00a0")), min_size=1),
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=5).map(" ".join),
+    ),
+    st.sampled_from(["and", "or"]),
+)
+def test_plain_words_skip_the_parser_but_mean_the_same(text: str, group: str) -> None:
+    """Plain words are compiled without Whoosh's query parser (it costs a tenth of a
+    search); what they compile to must be exactly what the parser makes of them."""
+    from searchsvc.index.searching import SearchIndex, _is_plain
+
+    assert _is_plain("U.S. troops in Tōhoku") and not _is_plain("Mali AND troops")
+    index = SearchIndex(config_for(SAMPLE_CONTENT, Path("unused-index")))
+    if _is_plain(text):
+        assert index._plain_query(text, group) == index._parse(text, group)

@@ -103,11 +103,9 @@ def candidates(
     total = sum(w for _, w in terms) or 1.0
     words: dict[int, float] = {}
     for term, weight in terms:
-        holders: set[int] = set()
-        for field in TEXT_FIELDS:
-            holders.update(_ids(searcher, field, term))
-        for d in holders:
-            words[d] = words.get(d, 0.0) + weight / total
+        share = weight / total
+        for d in tables.holders(term, searcher):
+            words[d] = words.get(d, 0.0) + share
 
     story = (doc.get("story") or "").lower()
     same_story = set(_ids(searcher, "story", story)) if story else set()
@@ -121,32 +119,37 @@ def candidates(
     places = {p.lower() for p in doc.get("locations", [])}
     day = tables.days[self_num] if self_num is not None else 0
     found = set(words) | same_story | linked
+    # How many of the document's tags and places each document shares, counted from the
+    # postings: cheaper than intersecting label sets for each of a thousand candidates.
+    shared_tags: dict[int, int] = {}
     for tag in tags:
-        found.update(_ids(searcher, "tags", tag))
-    if day:
-        for place in places:
-            found.update(
-                d
-                for d in _ids(searcher, "locations", place)
-                if tables.days[d] and abs(tables.days[d] - day) <= window_days
-            )
+        for d in _ids(searcher, "tags", tag):
+            shared_tags[d] = shared_tags.get(d, 0) + 1
+    found.update(shared_tags)
+    shared_places: dict[int, int] = {}
+    for place in places:
+        for d in _ids(searcher, "locations", place):
+            shared_places[d] = shared_places.get(d, 0) + 1
+            if day and tables.days[d] and abs(tables.days[d] - day) <= window_days:
+                found.add(d)
     found.discard(self_num)
 
     out = []
     n_places, n_tags = len(places) or 1, len(tags) or 1
+    kinds, days, stories = tables.kinds, tables.days, tables.stories
     for d in found:
-        if tables.kinds[d] != "event":
+        if kinds[d] != "event":
             continue
-        other = tables.days[d]
+        other = days[d]
         out.append(
             Candidate(
                 docnum=d,
                 day=other,
                 words=words.get(d, 0.0),
                 days_apart=abs(other - day) if day and other else None,
-                places=len(places.intersection(tables.locations[d])) / n_places,
-                tags=len(tags.intersection(tables.tags[d])) / n_tags,
-                story=bool(story) and tables.stories[d] == story,
+                places=shared_places.get(d, 0) / n_places,
+                tags=shared_tags.get(d, 0) / n_tags,
+                story=bool(story) and stories[d] == story,
                 linked=d in linked,
             )
         )

@@ -114,6 +114,8 @@ class SearchIndex:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._ix: Any = None
+        self._ready_generation = -1  # the newest generation prepared to serve
+        self._preparing: threading.Thread | None = None
         self.tables = TableCache()
         self._checked: set[str] = set()  # segment files whose checksums were checked
         self.vocabulary = VocabularyCache()
@@ -161,7 +163,7 @@ class SearchIndex:
         try:
             if s is None:
                 s = self._index().searcher()
-            elif not s.up_to_date():
+            elif not s.up_to_date() and self._prepared(s):
                 s = s.refresh()
                 problem = check_checksums(self.index_dir, s._ix, self._checked)
                 if problem:
@@ -184,23 +186,44 @@ class SearchIndex:
         local.searcher, local.checked = s, now
         return s
 
+    def _prepared(self, s: Any) -> bool:
+        """Whether the newest generation is ready to serve: its segments checked and this
+        process's tables of it built. If not, a thread prepares it and, meanwhile, requests
+        keep the generation they have: building the tables on the request path stalled
+        every worker for a second or more at each switch (bench/load_bench.py)."""
+        latest = s._ix.latest_generation()
+        with self._lock:
+            if self._ready_generation >= latest:
+                return True
+            if self._preparing is None or not self._preparing.is_alive():
+                self._preparing = threading.Thread(
+                    target=self._prepare, args=(latest,), daemon=True
+                )
+                self._preparing.start()
+        return False
+
+    def _prepare(self, latest: int) -> None:
+        gen = latest
+        try:
+            ix = self._index()
+            with ix.searcher() as searcher:
+                gen = searcher.reader().generation()
+                # A damage found here is reported by the request that switches.
+                if not check_checksums(self.index_dir, ix, self._checked):
+                    self.tables.get(searcher)
+                    self.vocabulary.get(searcher)
+        except Exception as exc:  # the switching request reports what is wrong
+            log.warning("could not prepare the new index generation: %s", exc)
+        with self._lock:
+            self._ready_generation = max(self._ready_generation, gen)
+
     # --- queries -----------------------------------------------------------------------------
 
     def compile(self, text: str, group: str = "and") -> Any:
         """The user's query (Whoosh syntax) as a Whoosh query, or QueryError saying why not."""
         _check_balanced(text)
-        parser = self._parsers.get(group)
-        if parser is None:
-            parser = MultifieldParser(
-                list(TEXT_FIELDS),
-                make_schema(),
-                fieldboosts=self._boosts,
-                group=OrGroup if group == "or" else AndGroup,
-            )
-            parser.add_plugin(FuzzyTermPlugin())
-            self._parsers[group] = parser
         try:
-            q = parser.parse(text)
+            q = self._plain_query(text, group) if _is_plain(text) else self._parse(text, group)
         except Exception as exc:  # Whoosh's parser is lenient; anything else is our 400
             raise QueryError(f"cannot parse the query: {exc}", "q") from None
         _check_query(q, self.config.search.max_terms)
@@ -219,6 +242,40 @@ class SearchIndex:
                 else node
             )
         )
+
+    def _parse(self, text: str, group: str) -> Any:
+        """The query by Whoosh's parser (one per group, made on first use)."""
+        parser = self._parsers.get(group)
+        if parser is None:
+            parser = MultifieldParser(
+                list(TEXT_FIELDS),
+                make_schema(),
+                fieldboosts=self._boosts,
+                group=OrGroup if group == "or" else AndGroup,
+            )
+            parser.add_plugin(FuzzyTermPlugin())
+            self._parsers[group] = parser
+        return parser.parse(text)
+
+    def _plain_query(self, text: str, group: str) -> Any:
+        """What Whoosh's MultifieldParser makes of plain words, without running it (a
+        tenth of a search's time): each word in any text field, all words (or any)."""
+        join = wq.Or if group == "or" else wq.And
+        clauses = []
+        for word in text.split():
+            terms = [t.text for t in TEXT_ANALYZER(word)]
+            if not terms:
+                continue
+            fields = []
+            for f in TEXT_FIELDS:
+                boost = self._boosts.get(f, 1.0)
+                if len(terms) == 1:
+                    fields.append(wq.Term(f, terms[0], boost=boost))
+                else:
+                    fields.append(join([wq.Term(f, t, boost=boost) for t in terms]))
+            clauses.append(wq.Or(fields))
+        # normalize() as the parser does: it folds repeated terms and single-child groups.
+        return join(clauses).normalize()
 
     def _filter(self, filters: Filters, searcher: Any) -> Any:
         """The filters as one query that matches with a score of 0, so that AND-ing it
@@ -454,12 +511,17 @@ def _surface_words(text: str) -> list[str]:
     return list(dict.fromkeys(words))
 
 
+def _is_plain(text: str) -> bool:
+    """Words only: no quotes, brackets, operators, fields, wildcards or boosts."""
+    return bool(text.split()) and _plain_words(text) > 0 and "'" not in text and "=" not in text
+
+
 def _plain_words(text: str) -> int:
     """How many plain words the query has; 0 if it uses any query syntax."""
     if any(c in text for c in '"():*?~^[]{}'):
         return 0
     words = text.split()
-    if any(w in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE") for w in words):
+    if any(w in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE") for w in words):
         return 0
     return len(words)
 

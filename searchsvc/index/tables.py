@@ -7,15 +7,19 @@ segment, and a new generation reuses the tables of the segments it kept.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from searchsvc.index.schema import day_to_date, stored_dict
+from whoosh.reading import TermNotFound
+
+from searchsvc.index.schema import TEXT_FIELDS, day_to_date, stored_dict
 
 FACET_SIZE = 20
+HOLDERS_CACHED = 20_000  # terms whose holders are kept (each under 5% of the documents)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Tables:
         self.stories: list[str] = []
         self._names: dict[tuple[str, str], str] = {}
         self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
+        self._holders: dict[str, frozenset[int]] = {}
         for segreader, _offset in searcher.reader().leaf_readers():
             seg_id = segreader.segment().segment_id()
             if seg_id not in cache:
@@ -117,6 +122,22 @@ class Tables:
         top = sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:FACET_SIZE]
         return [{"value": self.label(facet, key, searcher), "count": c} for key, c in top]
 
+    def holders(self, term: str, searcher: Any) -> frozenset[int]:
+        """The documents holding a text term in any text field. "Related" asks for the
+        same distinctive terms again and again (a story's names and places); reading
+        their postings was half its time."""
+        found = self._holders.get(term)
+        if found is None:
+            ids: set[int] = set()
+            for field in TEXT_FIELDS:
+                with contextlib.suppress(TermNotFound):
+                    ids.update(searcher.postings(field, term).all_ids())
+            found = frozenset(ids)
+            if len(self._holders) >= HOLDERS_CACHED:
+                self._holders.clear()  # rare; a plain reset keeps the memory bounded
+            self._holders[term] = found
+        return found
+
     def label(self, facet: str, key: str, searcher: Any) -> str:
         """A key (lowercased in the index) as documents spell it: "Northern Mali conflict"."""
         name = self._names.get((facet, key))
@@ -131,20 +152,27 @@ class Tables:
 
 
 class TableCache:
-    """Tables by generation, sharing segment tables between generations; thread-safe."""
+    """Tables by generation, sharing segment tables between generations; thread-safe.
+    Two generations are kept: while a new one is prepared, requests use the previous."""
+
+    KEPT = 2
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._segments: dict[str, _Segment] = {}
-        self._generation: int | None = None
-        self._tables: Tables | None = None
+        self._tables: dict[int, Tables] = {}
+        self._live: dict[int, set[str]] = {}  # segment ids by kept generation
 
     def get(self, searcher: Any) -> Tables:
         gen = searcher.reader().generation()
         with self._lock:
-            if self._tables is None or gen != self._generation:
-                tables = Tables(searcher, self._segments)
-                live = {r.segment().segment_id() for r, _ in searcher.reader().leaf_readers()}
+            tables = self._tables.get(gen)
+            if tables is None:
+                tables = self._tables[gen] = Tables(searcher, self._segments)
+                leaves = searcher.reader().leaf_readers()
+                self._live[gen] = {r.segment().segment_id() for r, _ in leaves}
+                for old in sorted(self._tables)[: -self.KEPT]:
+                    del self._tables[old], self._live[old]
+                live = set().union(*self._live.values())
                 self._segments = {k: v for k, v in self._segments.items() if k in live}
-                self._tables, self._generation = tables, gen
-            return self._tables
+            return tables

@@ -187,9 +187,11 @@ class VocabularyCache:
         gen = searcher.reader().generation()
         with self._lock:
             current = self._vocabulary
-            if current is not None and (gen == self._generation or self._building == gen):
-                return current
             if current is not None:
+                # An older generation's searcher gets the newer vocabulary: completions
+                # are not tied to document numbers.
+                if gen <= max(self._generation or 0, self._building or 0):
+                    return current
                 self._building = gen
                 threading.Thread(
                     target=self._build, args=(searcher, gen, True), daemon=True
