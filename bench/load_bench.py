@@ -171,10 +171,10 @@ def main() -> None:
         )
     print(table(rows))
     served = load_config().server  # what the server process read (file, environment)
+    kind = "sync" if served.threads == 1 else f"gthread x {served.threads} threads"
     print(
         f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s; server: {served.workers} "
-        f"gunicorn workers x {served.threads} threads; rebuilds at `index.nice` "
-        f"{load_config().index.nice}"
+        f"gunicorn workers ({kind}); rebuilds at `index.nice` {load_config().index.nice}"
     )
 
 

@@ -42,7 +42,7 @@ class IndexConfig:
     dir: Path = Path("index")
     procs: int = 0
     lock_timeout: float = 60.0
-    nice: int = 10
+    nice: int = 19
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 2
-    threads: int = 2
+    threads: int = 1
     timeout: int = 30
     max_body_bytes: int = 64 * 1024
     max_url_bytes: int = 8 * 1024

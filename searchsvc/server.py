@@ -1,14 +1,17 @@
 """`searchsvc serve`: the Flask app under gunicorn, with the scheduler process beside it.
 
-Gunicorn (not the Flask development server) runs `workers` processes of `threads` threads
-each. Its own answers to malformed requests (an over-long request line, bad headers) are
-rewritten into the API's JSON error shape.
+Gunicorn (not the Flask development server) runs `workers` processes. With `threads` = 1
+they are gunicorn's sync workers: a worker takes a connection only when it is free, so the
+kernel's accept queue shares the requests fairly (see config.toml); with more, gthread
+workers of `threads` threads each. Its own answers to malformed requests (an over-long
+request line, bad headers) are rewritten into the API's JSON error shape.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -57,7 +60,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "bind": f"{s.host}:{s.port}",
             "workers": s.workers,
             "threads": s.threads,
-            "worker_class": "gthread",
+            "worker_class": "sync",  # gunicorn takes gthread itself when threads > 1
             "timeout": s.timeout,
             "graceful_timeout": 10,
             "limit_request_line": min(8190, s.max_url_bytes),
@@ -68,6 +71,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "proc_name": "searchsvc",
             "control_socket_disable": True,
         }
+        # Gunicorn's worker heartbeat touches a file on every request; on a disk it blocked
+        # every worker for up to a second while an index run's commit was flushed to that
+        # disk (bench/load_bench.py). In memory it cannot.
+        if os.access("/dev/shm", os.W_OK):
+            options["worker_tmp_dir"] = "/dev/shm"
         for key, value in options.items():
             self.cfg.set(key, value)
         self.cfg.set("post_worker_init", _warm)

@@ -167,12 +167,21 @@ class TableCache:
         gen = searcher.reader().generation()
         with self._lock:
             tables = self._tables.get(gen)
-            if tables is None:
-                tables = self._tables[gen] = Tables(searcher, self._segments)
+            if tables is not None:
+                return tables
+            segments = dict(self._segments)
+        # Built outside the lock: requests on the previous generation need the lock for
+        # their tables, and building a new generation's takes a few hundred milliseconds
+        # (every request of the worker waited that long at each switch).
+        built = Tables(searcher, segments)
+        with self._lock:
+            tables = self._tables.setdefault(gen, built)
+            if tables is built:
                 leaves = searcher.reader().leaf_readers()
                 self._live[gen] = {r.segment().segment_id() for r, _ in leaves}
                 for old in sorted(self._tables)[: -self.KEPT]:
                     del self._tables[old], self._live[old]
                 live = set().union(*self._live.values())
-                self._segments = {k: v for k, v in self._segments.items() if k in live}
+                segments.update(self._segments)
+                self._segments = {k: v for k, v in segments.items() if k in live}
             return tables

@@ -3,8 +3,10 @@
 - `verify`: each segment's stored fields, terms, postings and columns are read; a few
   milliseconds; catches truncated or structurally damaged segment files.
 - `record_checksums` / `check_checksums`: the index run records the size and CRC-32 of
-  each segment file it commits (`searchsvc-checksums.json`); the server checks them when
-  it starts and when it first meets a segment, which catches damage anywhere in a file.
+  each segment file it commits (`searchsvc-checksums.json`, written before the commit, so
+  that a web worker meeting the new segments can check them before it serves them); the
+  server checks them when it starts and when it first meets a segment, which catches
+  damage anywhere in a file.
 """
 
 from __future__ import annotations
@@ -39,12 +41,12 @@ def read_checksums(index_dir: Path) -> dict[str, list[int]]:
         return {}
 
 
-def record_checksums(index_dir: Path, ix: Any) -> None:
-    """Size and CRC-32 of the committed segment files (new ones computed, gone ones
-    dropped)."""
+def record_checksums(index_dir: Path, segments: list[Any], keep: list[str]) -> None:
+    """Size and CRC-32 of the segment files about to be committed (new ones computed),
+    beside those of `keep`: the files of the index in use until that commit."""
     old = read_checksums(index_dir)
-    new = {}
-    for name in segment_files(ix):
+    new = {name: old[name] for name in keep if name in old}
+    for name in (seg.segment_id() + ".seg" for seg in segments):
         path = index_dir / name
         if not path.exists():
             continue

@@ -16,6 +16,7 @@ version stays.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import multiprocessing
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
+from whoosh.reading import SegmentReader
 from whoosh.writing import CLEAR, MERGE_SMALL
 
 from searchsvc.config import Config
@@ -45,7 +47,8 @@ from searchsvc.index.schema import (
     stored_document,
     to_fields,
 )
-from searchsvc.index.verify import check_checksums, record_checksums, verify
+from searchsvc.index.verify import check_checksums, record_checksums, segment_files, verify
+from searchsvc.index.vocabulary import Counts, SegmentCounts, count_segment, has_counts, save_counts
 from searchsvc.model import DayPage, Document, Skipped
 from searchsvc.parsing import parse_file
 
@@ -211,6 +214,16 @@ def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
         raise IndexWriteError(f"cannot create the index at {index_dir}: {exc}") from None
 
 
+def _flush(index_dir: Path, segments: list[Any]) -> None:
+    """Put the segments on disk before the table of contents that names them: after a
+    power cut the index is the old one or the new one, not a table of contents naming
+    segments that were never written (Whoosh itself never syncs)."""
+    for seg in segments:
+        path = index_dir / f"{seg.segment_id()}.seg"
+        with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
+            os.fsync(f.fileno())
+
+
 def _remove_whoosh_files(index_dir: Path) -> None:
     for p in index_dir.iterdir():
         if p.name.startswith("_MAIN") or p.name.startswith("MAIN"):
@@ -335,6 +348,7 @@ def _run_task_inner(task: _Task) -> _Result:
     searcher = None
     stored_texts: dict[str, str] = {}
     links = task.links
+    counts = Counts()  # the new segment's vocabulary, saved beside it
 
     def linked_text(doc: Document) -> str:
         nonlocal searcher
@@ -358,6 +372,7 @@ def _run_task_inner(task: _Task) -> _Result:
         assert writer is not None
         text = linked_text(doc) if doc.kind == "event" else ""
         writer.add_document(**to_fields(doc, text))
+        counts.add(doc.title, doc.summary, doc.tags, doc.locations, doc.story)
         result.written[doc.id] = _link_entry(doc, info)
 
     try:
@@ -384,6 +399,7 @@ def _run_task_inner(task: _Task) -> _Result:
         if writer is not None:
             if writer._added:
                 result.segment = writer._finalize_segment()
+                save_counts(Path(task.index_dir), result.segment, SegmentCounts(counts))
             else:
                 writer._close_segment()
     finally:
@@ -565,6 +581,17 @@ class _Run:
                 segments.append(writer._finalize_segment())
             else:
                 writer._close_segment()
+            # Merged segments and the carried-over one are counted here, niced, rather
+            # than in every web worker while it serves.
+            for seg in segments:
+                if not has_counts(self.index_dir, seg):
+                    reader = SegmentReader(ix.storage, ix.schema, seg)
+                    try:
+                        save_counts(self.index_dir, seg, count_segment(reader))
+                    finally:
+                        reader.close()
+            _flush(self.index_dir, segments)
+            record_checksums(self.index_dir, segments, keep=segment_files(ix))
             writer._commit_toc(segments)
             writer._finish()
         except BaseException:
@@ -572,7 +599,6 @@ class _Run:
             raise
         manifest.save(self.index_dir)
         fresh = whoosh_index.open_dir(str(self.index_dir))
-        record_checksums(self.index_dir, fresh)
         report.documents = fresh.doc_count()
         report.generation = fresh.latest_generation()
 
