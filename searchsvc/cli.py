@@ -18,6 +18,7 @@ from typing import Any
 
 from searchsvc import __version__
 from searchsvc.config import Config, ConfigError, load_config
+from searchsvc.query import REPEATABLE_PARAMS, SORTS, QueryError, request_from_params
 
 log = logging.getLogger("searchsvc")
 
@@ -51,8 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the result as JSON")
     sp.add_argument("--limit", type=int, default=10, help="hits to show (default 10)")
     sp.add_argument("--page", type=int, default=1)
-    sp.add_argument("--sort", choices=["relevance", "date", "-date"], default="relevance")
-    for name in ("tag", "location", "kind", "story"):
+    sp.add_argument("--sort", choices=SORTS, default="relevance")
+    for name in REPEATABLE_PARAMS:
         sp.add_argument(f"--{name}", action="append", default=[], help=f"filter by {name}")
     sp.add_argument("--from", dest="date_from", help="from date: YYYY, YYYY-MM or YYYY-MM-DD")
     sp.add_argument("--to", dest="date_to", help="to date (inclusive)")
@@ -143,7 +144,6 @@ def _open(config: Config) -> Any:
 
 def cmd_search(config: Config, args: argparse.Namespace) -> int:
     from searchsvc.index import IndexUnavailable
-    from searchsvc.query import QueryError, request_from_params
 
     params = {
         "q": [args.query],

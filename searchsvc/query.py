@@ -20,9 +20,14 @@ from searchsvc.model import KINDS
 
 Sort = Literal["relevance", "date", "-date"]
 SORTS: tuple[Sort, ...] = ("relevance", "date", "-date")
-FILTER_PARAMS = ("tag", "location", "kind", "story", "from", "to")
+REPEATABLE_PARAMS = ("tag", "location", "kind", "story")  # each value must match
+FILTER_PARAMS = (*REPEATABLE_PARAMS, "from", "to")
 MAX_FILTER_VALUES = 20
 MAX_FILTER_CHARS = 200
+MAX_SUGGEST = 20  # completions per request
+MAX_SUGGEST_CHARS = 100
+SUGGEST_FORMATS = ("json", "opensearch")
+MAX_RELATED = 50
 
 
 class QueryError(ValueError):
@@ -56,6 +61,13 @@ class SearchRequest:
     per_page: int = 10
 
 
+@dataclass(frozen=True)
+class SuggestRequest:
+    q: str = ""
+    limit: int = 8
+    format: str = "json"
+
+
 @dataclass
 class Hit:
     id: str
@@ -68,6 +80,24 @@ class Hit:
     snippet: str
     score: float | None
     shared: list[str] | None = None  # related events: the tags shared with the document
+
+    @classmethod
+    def from_stored(
+        cls, data: dict[str, Any], snippet: str, score: float | None, **extra: Any
+    ) -> Hit:
+        """A hit from a stored document (the keys of `Document.to_dict`)."""
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            title=data["title"],
+            date=data.get("date"),
+            story=data.get("story"),
+            tags=data.get("tags", []),
+            locations=data.get("locations", []),
+            snippet=snippet,
+            score=score,
+            **extra,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -212,3 +242,22 @@ def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfi
         page=_int(params, "page", 1, 1, config.max_page),
         per_page=_int(params, "per_page", config.per_page, 1, config.max_per_page),
     )
+
+
+def suggest_from_params(params: Mapping[str, Sequence[str]]) -> SuggestRequest:
+    """Validate the parameters of a completions request."""
+    fmt = (_one(params, "format") or "json").strip()
+    if fmt not in SUGGEST_FORMATS:
+        raise QueryError(
+            f"format={fmt[:40]!r} is unknown: use one of {', '.join(SUGGEST_FORMATS)}", "format"
+        )
+    return SuggestRequest(
+        q=_text(_one(params, "q") or "", "q", MAX_SUGGEST_CHARS),
+        limit=_int(params, "limit", 8, 1, MAX_SUGGEST),
+        format=fmt,
+    )
+
+
+def related_limit(params: Mapping[str, Sequence[str]], default: int = 10) -> int:
+    """The `limit` of a related-events request."""
+    return _int(params, "limit", default, 1, MAX_RELATED)

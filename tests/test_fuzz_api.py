@@ -74,6 +74,9 @@ NASTY = [
     "-1",
     "0",
     "999999999999999999999",
+    "²",
+    "٣",
+    "1" * 5000,
     "1e308",
     "NaN",
     "%00",
@@ -160,6 +163,15 @@ def test_documents_and_related(client, doc_id, query):
 @given(pairs)
 def test_related_of_a_real_event(client, query):
     check(client.get(f"/events/{SEED_EVENT_ID}/related", query_string=query))
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 5000, "0", "-1", "٣٣٣", "5 5"])
+def test_limits_are_whole_numbers_in_range(client, value):
+    # "²" passes str.isdigit() but not int(): it once made /suggest and /related fail.
+    for path in ("/suggest", f"/events/{SEED_EVENT_ID}/related"):
+        r = client.get(path, query_string={"q": "Mali", "limit": value})
+        assert r.status_code == 400, (path, value, r.status_code)
+        assert r.get_json()["error"]["param"] == "limit"
 
 
 def test_methods_and_bodies(client):

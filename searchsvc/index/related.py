@@ -181,15 +181,9 @@ def related(
 
 def _hit(searcher: Any, docnum: int, score: float, tags: set[str]) -> Hit:
     cand = stored_dict(searcher.stored_fields(docnum))
-    return Hit(
-        id=cand["id"],
-        kind=cand["kind"],
-        title=cand["title"],
-        date=cand.get("date"),
-        story=cand.get("story"),
-        tags=cand.get("tags", []),
-        locations=cand.get("locations", []),
-        snippet=lead_snippet(cand.get("summary") or cand.get("body") or ""),
-        score=round(score, 4),
+    return Hit.from_stored(
+        cand,
+        lead_snippet(cand.get("summary") or cand.get("body") or ""),
+        round(score, 4),
         shared=[t for t in cand.get("tags", []) if t.lower() in tags],
     )

@@ -15,6 +15,7 @@ from whoosh.analysis import IDAnalyzer
 
 from searchsvc.index.analysis import FastPositions, NewsAnalyzer
 from searchsvc.model import Document
+from searchsvc.query import parse_date_bound
 
 # Stemmed, stop-worded and accent-folded ("Tohoku" finds "Tōhoku").
 TEXT_ANALYZER = NewsAnalyzer()
@@ -48,7 +49,8 @@ class DATE(fields.FieldType):
         from whoosh.qparser.common import QueryParserError
 
         try:
-            start, end = date_bounds(qstring)
+            start = parse_date_bound(qstring, False, fieldname)
+            end = parse_date_bound(qstring, True, fieldname)
         except ValueError as exc:
             raise QueryParserError(f"{fieldname}:{qstring}: {exc}") from None
         return date_query(fieldname, start, end, boost)
@@ -65,8 +67,8 @@ class DATE(fields.FieldType):
         from whoosh.qparser.common import QueryParserError
 
         try:
-            first = date_bounds(start)[0] if start else dt.date(1900, 1, 1)
-            last = date_bounds(end)[1] if end else dt.date(2100, 12, 31)
+            first = parse_date_bound(start, False, fieldname) if start else dt.date(1900, 1, 1)
+            last = parse_date_bound(end, True, fieldname) if end else dt.date(2100, 12, 31)
         except ValueError as exc:
             raise QueryParserError(f"{fieldname}:[{start} to {end}]: {exc}") from None
         if startexcl:
@@ -74,22 +76,6 @@ class DATE(fields.FieldType):
         if endexcl:
             last -= dt.timedelta(days=1)
         return date_query(fieldname, first, last, boost)
-
-
-def date_bounds(text: str) -> tuple[dt.date, dt.date]:
-    """`2013`, `2013-01` or `2013-01-21` as the first and last day it covers."""
-    parts = text.strip().split("-")
-    if not 1 <= len(parts) <= 3 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4:
-        raise ValueError(f"{text!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
-    year = int(parts[0])
-    if len(parts) == 1:
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    month = int(parts[1])
-    if len(parts) == 2:
-        first = dt.date(year, month, 1)
-        return first, _month_end(first)
-    day = dt.date(year, month, int(parts[2]))
-    return day, day
 
 
 def _month_end(day: dt.date) -> dt.date:

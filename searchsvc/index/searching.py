@@ -6,6 +6,7 @@ and moves to the newest committed generation at most `REFRESH_SECONDS` after a c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import logging
@@ -211,11 +212,9 @@ class SearchIndex:
                 gen = searcher.reader().generation()
                 # A damage found here is reported by the request that switches.
                 if not check_checksums(self.index_dir, ix, self._checked):
-                    self.tables.get(searcher)
-                    self.vocabulary.build(searcher)
+                    self._build_caches(searcher)
         except Exception as exc:  # the switching request reports what is wrong
             log.warning("could not prepare the new index generation: %s", exc)
-        _settle()
         with self._lock:
             self._ready_generation = max(self._ready_generation, gen)
 
@@ -410,17 +409,8 @@ class SearchIndex:
                         break
         if not snippet:
             snippet = lead_snippet(data.get("summary") or data.get("body") or "")
-        return Hit(
-            id=data["id"],
-            kind=data["kind"],
-            title=data["title"],
-            date=data.get("date"),
-            story=data.get("story"),
-            tags=data.get("tags", []),
-            locations=data.get("locations", []),
-            snippet=snippet,
-            score=round(hit.score, 4) if isinstance(hit.score, float) else None,
-        )
+        score = round(hit.score, 4) if isinstance(hit.score, float) else None
+        return Hit.from_stored(data, snippet, score)
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -431,13 +421,18 @@ class SearchIndex:
     def warm(self) -> None:
         """Build this process's caches (tables, vocabulary) before the first request
         needs them; a missing index is not an error here."""
-        try:
-            searcher = self.searcher()
-            self.tables.get(searcher)
-            self.vocabulary.get(searcher)
-        except IndexUnavailable:
-            pass
-        _settle()
+        with contextlib.suppress(IndexUnavailable):
+            self._build_caches(self.searcher())
+
+    def _build_caches(self, searcher: Any) -> None:
+        """This process's tables and vocabulary of the searcher's generation. They live as
+        long as the generation, so they are moved out of the cyclic garbage collector's
+        sight: its full passes over them (every few seconds under load) paused the worker
+        for 50-100 ms each. They hold no reference cycles, so they are still freed when
+        their generation is dropped."""
+        self.tables.get(searcher)
+        self.vocabulary.build(searcher)
+        gc.freeze()
 
     def suggest(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """Completions for a search box: tags, stories, locations and title words that
@@ -481,14 +476,6 @@ class SearchIndex:
             "running": runs.get("running"),
             "next_run": runs.get("next_run"),
         }
-
-
-def _settle() -> None:
-    """The tables and vocabulary just built live as long as their generation: moved out of
-    the cyclic garbage collector's sight, whose full passes over them (every few seconds
-    under load) paused the worker for 50-100 ms each. They hold no reference cycles, so
-    they are still freed when their generation is dropped."""
-    gc.freeze()
 
 
 def _generation(searcher: Any) -> int:

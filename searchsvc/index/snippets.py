@@ -7,8 +7,8 @@ from html import escape
 
 from searchsvc.index.analysis import word_terms
 from searchsvc.index.schema import TEXT_ANALYZER
+from searchsvc.query import SNIPPET_CHARS
 
-SNIPPET_CHARS = 220
 LEAD_CHARS = 60  # context kept before the first match
 
 

@@ -3,8 +3,8 @@
 - `verify`: each segment's stored fields, terms, postings and columns are read; a few
   milliseconds; catches truncated or structurally damaged segment files.
 - `record_checksums` / `check_checksums`: the index run records the size and CRC-32 of
-  each segment file it commits (`searchsvc-checksums.json`, written before the commit, so
-  that a web worker meeting the new segments can check them before it serves them); the
+  each segment file it commits (`searchsvc-checksums.json`, written and the files synced
+  before the commit, so that a web worker can check new segments before serving them); the
   server checks them when it starts and when it first meets a segment, which catches
   damage anywhere in a file.
 """
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,22 @@ from searchsvc.index.manifest import write_atomic
 CHECKSUMS = "searchsvc-checksums.json"
 
 
+def segment_file(segment: Any) -> str:
+    """The one file a segment is written to (a compound file)."""
+    return segment.segment_id() + ".seg"
+
+
 def segment_files(ix: Any) -> list[str]:
-    return [seg.segment_id() + ".seg" for seg in ix._segments()]
+    return [segment_file(seg) for seg in ix._segments()]
 
 
-def _crc(path: Path) -> int:
+def _crc(path: Path, sync: bool = False) -> int:
     crc = 0
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             crc = zlib.crc32(chunk, crc)
+        if sync:
+            os.fsync(f.fileno())
     return crc
 
 
@@ -42,11 +50,13 @@ def read_checksums(index_dir: Path) -> dict[str, list[int]]:
 
 
 def record_checksums(index_dir: Path, segments: list[Any], keep: list[str]) -> None:
-    """Size and CRC-32 of the segment files about to be committed (new ones computed),
-    beside those of `keep`: the files of the index in use until that commit."""
+    """Before a commit: the size and CRC-32 of the segment files it will name (new ones
+    read and synced to disk), beside those of `keep`, the files of the index in use until
+    then. Synced, because Whoosh never syncs: after a power cut the index is the old one or
+    the new one, not a table of contents naming segments that were never written."""
     old = read_checksums(index_dir)
     new = {name: old[name] for name in keep if name in old}
-    for name in (seg.segment_id() + ".seg" for seg in segments):
+    for name in map(segment_file, segments):
         path = index_dir / name
         if not path.exists():
             continue
@@ -54,7 +64,7 @@ def record_checksums(index_dir: Path, segments: list[Any], keep: list[str]) -> N
         if name in old and old[name][0] == size:
             new[name] = old[name]
         else:
-            new[name] = [size, _crc(path)]
+            new[name] = [size, _crc(path, sync=True)]
     write_atomic(index_dir / CHECKSUMS, json.dumps(new))
 
 

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.manifest import write_atomic
+from searchsvc.index.schema import stored_dict
 
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*[^\W_]|[^\W\d_]")
 _POSSESSIVE = ("'s", "’s")
-KINDS = ("tag", "story", "location", "word")
 
 
 @dataclass
@@ -98,7 +98,7 @@ class SegmentCounts:
 
 def _add_stored(counts: Counts, reader: Any, docnums: Any) -> Counts:
     for docnum in docnums:
-        doc = json.loads(reader.stored_fields(docnum)["doc"])
+        doc = stored_dict(reader.stored_fields(docnum))
         counts.add(
             doc.get("title", ""),
             doc.get("summary", ""),
@@ -280,67 +280,42 @@ def _distance_at_most(a: str, b: str, limit: int) -> bool:
 
 
 class VocabularyCache:
-    """Vocabularies by generation, merged from the segments' counts (saved by the index
-    run, kept in memory, caught up when documents of a segment are deleted). When a new
-    generation appears, the previous vocabulary keeps answering while the new one is
-    built in the background: a few seconds of stale completions rather than a slow
-    request. Thread-safe."""
+    """The vocabulary of the newest generation built so far, merged from the segments'
+    counts (saved by the index run, kept in memory, caught up when documents of a segment
+    are deleted). `SearchIndex` builds a new generation's with `build` before it serves
+    that generation; a searcher of another generation gets the one there is: completions
+    are not tied to document numbers. Thread-safe."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
         self._lock = threading.Lock()
         self._segments: dict[str, SegmentCounts] = {}
-        self._generation: int | None = None
+        self._generation = -1
         self._vocabulary: Vocabulary | None = None
-        self._building: int | None = None
 
     def get(self, searcher: Any) -> Vocabulary:
-        gen = searcher.reader().generation()
         with self._lock:
             current = self._vocabulary
-            if current is not None:
-                # An older generation's searcher gets the newer vocabulary: completions
-                # are not tied to document numbers.
-                if gen <= max(self._generation or 0, self._building or 0):
-                    return current
-                self._building = gen
-                threading.Thread(
-                    target=self._build, args=(searcher, gen, True), daemon=True
-                ).start()
-                return current
-        return self._build(searcher, gen, False)
+        return current if current is not None else self.build(searcher)
 
-    def build(self, searcher: Any) -> None:
-        """Build the vocabulary of the searcher's generation now, in this thread, unless
-        one as new is there (for a thread that prepares a new generation)."""
+    def build(self, searcher: Any) -> Vocabulary:
+        """The vocabulary of the searcher's generation (or a newer one), built now."""
         gen = searcher.reader().generation()
         with self._lock:
-            if self._generation is not None and gen <= self._generation:
-                return
-        self._build(searcher, gen, False)
-
-    def _build(self, searcher: Any, gen: int, background: bool) -> Vocabulary:
-        # A searcher belongs to its thread: in the background, read with a reader of our own.
-        reader = searcher._ix.reader() if background else searcher.reader()
-        try:
-            parts, live = [], {}
-            for segreader, _ in reader.leaf_readers():
-                seg_id = segreader.segment().segment_id()
-                with self._lock:
-                    known = self._segments.get(seg_id)
-                if known is None:
-                    known = load_counts(self.index_dir, segreader.segment())
-                known = catch_up(segreader, known)
-                parts.append(known.counts)
-                live[seg_id] = known
-            vocabulary = Vocabulary(parts)
+            if self._vocabulary is not None and gen <= self._generation:
+                return self._vocabulary
+        parts, live = [], {}
+        for segreader, _ in searcher.reader().leaf_readers():
+            seg_id = segreader.segment().segment_id()
             with self._lock:
-                self._segments = live
-                if self._generation is None or gen >= self._generation:
-                    self._vocabulary, self._generation = vocabulary, gen
-                if self._building == gen:
-                    self._building = None
-            return vocabulary
-        finally:
-            if background:
-                reader.close()
+                known = self._segments.get(seg_id)
+            if known is None:
+                known = load_counts(self.index_dir, segreader.segment())
+            known = catch_up(segreader, known)
+            parts.append(known.counts)
+            live[seg_id] = known
+        vocabulary = Vocabulary(parts)
+        with self._lock:
+            if gen >= self._generation:
+                self._vocabulary, self._generation, self._segments = vocabulary, gen, live
+        return vocabulary

@@ -16,7 +16,6 @@ version stays.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import logging
 import multiprocessing
@@ -214,16 +213,6 @@ def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
         raise IndexWriteError(f"cannot create the index at {index_dir}: {exc}") from None
 
 
-def _flush(index_dir: Path, segments: list[Any]) -> None:
-    """Put the segments on disk before the table of contents that names them: after a
-    power cut the index is the old one or the new one, not a table of contents naming
-    segments that were never written (Whoosh itself never syncs)."""
-    for seg in segments:
-        path = index_dir / f"{seg.segment_id()}.seg"
-        with contextlib.suppress(FileNotFoundError), open(path, "rb") as f:
-            os.fsync(f.fileno())
-
-
 def _remove_whoosh_files(index_dir: Path) -> None:
     for p in index_dir.iterdir():
         if p.name.startswith("_MAIN") or p.name.startswith("MAIN"):
@@ -237,8 +226,6 @@ def merge_policy(writer: Any, segments: list[Any]) -> list[Any]:
     """Whoosh's MERGE_SMALL, after dropping segments whose documents were all replaced or
     deleted and rewriting those that are mostly deleted: Whoosh keeps both forever, and
     every search pays for every segment."""
-    from whoosh.reading import SegmentReader
-
     kept = []
     for seg in segments:
         live = seg.doc_count()
@@ -590,7 +577,6 @@ class _Run:
                         save_counts(self.index_dir, seg, count_segment(reader))
                     finally:
                         reader.close()
-            _flush(self.index_dir, segments)
             record_checksums(self.index_dir, segments, keep=segment_files(ix))
             writer._commit_toc(segments)
             writer._finish()

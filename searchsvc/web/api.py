@@ -7,15 +7,18 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from searchsvc.index import SearchIndex
-from searchsvc.query import QueryError, filters_from_params, request_from_params
+from searchsvc.query import (
+    filters_from_params,
+    related_limit,
+    request_from_params,
+    suggest_from_params,
+)
 from searchsvc.web.errors import error_response
 from searchsvc.web.openapi import spec
 
 search_bp = Blueprint("search", __name__)
 events_bp = Blueprint("events", __name__)
 meta_bp = Blueprint("meta", __name__)
-
-MAX_RELATED = 50
 
 
 def index() -> SearchIndex:
@@ -32,42 +35,27 @@ def search() -> Response:
     return jsonify(index().search(req).to_dict())
 
 
-MAX_SUGGEST = 20
-
-
 @search_bp.get("/suggest")
 def suggest() -> Response:
     """Completions for a search box. `format=opensearch` answers in the OpenSearch
     suggestions format (`[query, [completions]]`) that browsers use."""
-    args = params()
-    q = (args.get("q") or [""])[0]
-    if len(q) > 100:
-        raise QueryError("q is too long for completions (limit 100 characters)", "q")
-    limit = _int_param(args, "limit", 8, MAX_SUGGEST)
-    found = index().suggest(q, limit)
-    if (args.get("format") or ["json"])[0] == "opensearch":
-        response = jsonify([q, [s["text"] for s in found]])
+    req = suggest_from_params(params())
+    found = index().suggest(req.q, req.limit)
+    if req.format == "opensearch":
+        response = jsonify([req.q, [s["text"] for s in found]])
         response.mimetype = "application/x-suggestions+json"
         return response
-    return jsonify({"query": q, "suggestions": found})
+    return jsonify({"query": req.q, "suggestions": found})
 
 
 @events_bp.get("/events/<path:doc_id>/related")
 def related(doc_id: str) -> Response:
     args = params()
-    limit = _int_param(args, "limit", 10, MAX_RELATED)
+    limit = related_limit(args)
     hits = index().related(doc_id, filters_from_params(args), limit)
     if hits is None:
         return error_response(404, f"no document with id {doc_id!r}")
     return jsonify({"id": doc_id, "limit": limit, "hits": [h.to_dict() for h in hits]})
-
-
-def _int_param(args: dict[str, list[str]], name: str, default: int, most: int) -> int:
-    values = args.get(name) or [str(default)]
-    raw = values[0].strip()
-    if len(values) > 1 or not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise QueryError(f"{name} must be a whole number from 1 to {most}", name)
-    return int(raw)
 
 
 @events_bp.get("/events/<path:doc_id>")
@@ -90,4 +78,4 @@ def stats() -> Response:
 
 @meta_bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(spec(request.host_url.rstrip("/")))
+    return jsonify(spec(request.host_url.rstrip("/"), current_app.config["SEARCHSVC"].search))

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from searchsvc import __version__
+from searchsvc.config import SearchConfig
+from searchsvc.query import MAX_RELATED, MAX_SUGGEST, MAX_SUGGEST_CHARS, SORTS, SUGGEST_FORMATS
 
 
 def _str(desc: str = "", **kw: Any) -> dict[str, Any]:
@@ -143,7 +145,9 @@ def _responses(ok: dict[str, Any], *errors: int, ok_desc: str = "OK") -> dict[st
     return out
 
 
-def spec(server_url: str = "") -> dict[str, Any]:
+def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, Any]:
+    """The OpenAPI document, with the limits this service enforces."""
+    search = search or SearchConfig()
     doc_id = {
         "name": "doc_id",
         "in": "path",
@@ -161,19 +165,23 @@ def spec(server_url: str = "") -> dict[str, Any]:
                         "q",
                         'query in Whoosh syntax: words, "phrases", AND/OR/NOT, '
                         "field:value, prefix*, fuzzy~; empty to browse newest first",
-                        _str(maxLength=1000),
+                        _str(maxLength=search.max_query_chars),
                     ),
                     *FILTERS,
                     _param(
                         "sort",
                         "relevance (default), date or -date",
-                        _str(enum=["relevance", "date", "-date"]),
+                        _str(enum=list(SORTS)),
                     ),
-                    _param("page", "page number, from 1", {"type": "integer", "minimum": 1}),
+                    _param(
+                        "page",
+                        "page number, from 1",
+                        {"type": "integer", "minimum": 1, "maximum": search.max_page},
+                    ),
                     _param(
                         "per_page",
-                        "hits per page (default 10, at most 100)",
-                        {"type": "integer", "minimum": 1, "maximum": 100},
+                        f"hits per page (default {search.per_page}, at most {search.max_per_page})",
+                        {"type": "integer", "minimum": 1, "maximum": search.max_per_page},
                     ),
                 ],
                 "responses": _responses(_ref("SearchResult"), 400, 503),
@@ -184,16 +192,16 @@ def spec(server_url: str = "") -> dict[str, Any]:
                 "summary": "Completions for a search box: tags, stories, places and words",
                 "operationId": "suggest",
                 "parameters": [
-                    _param("q", "what the user has typed so far", _str(maxLength=100)),
+                    _param("q", "what the user has typed", _str(maxLength=MAX_SUGGEST_CHARS)),
                     _param(
                         "limit",
-                        "how many (default 8, at most 20)",
-                        {"type": "integer", "minimum": 1, "maximum": 20},
+                        f"how many (default 8, at most {MAX_SUGGEST})",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_SUGGEST},
                     ),
                     _param(
                         "format",
                         "json (default) or opensearch ([query, [texts]])",
-                        _str(enum=["json", "opensearch"]),
+                        _str(enum=list(SUGGEST_FORMATS)),
                     ),
                 ],
                 "responses": _responses(
@@ -232,8 +240,8 @@ def spec(server_url: str = "") -> dict[str, Any]:
                     doc_id,
                     _param(
                         "limit",
-                        "how many (default 10, at most 50)",
-                        {"type": "integer", "minimum": 1, "maximum": 50},
+                        f"how many (default 10, at most {MAX_RELATED})",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_RELATED},
                     ),
                     *FILTERS,
                 ],

@@ -10,7 +10,13 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from markupsafe import Markup
 
 from searchsvc.index import SearchIndex
-from searchsvc.query import QueryError, filters_from_params, request_from_params
+from searchsvc.query import (
+    FILTER_PARAMS,
+    REPEATABLE_PARAMS,
+    Filters,
+    QueryError,
+    request_from_params,
+)
 
 ui_bp = Blueprint(
     "ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
@@ -20,7 +26,6 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-FILTERS = ("tag", "location", "kind", "story", "from", "to")
 
 
 def _index() -> SearchIndex:
@@ -41,7 +46,7 @@ def _url(args: dict[str, list[str]], **changes: Any) -> str:
     for key, value in changes.items():
         if value is None:
             merged.pop(key, None)
-        elif key in ("tag", "location", "kind", "story"):
+        elif key in REPEATABLE_PARAMS:
             merged.setdefault(key, [])
             if value not in merged[key]:
                 merged[key].append(value)
@@ -61,7 +66,7 @@ def page() -> tuple[str, int]:
     except QueryError as exc:
         error, status = exc.message, 400
     base = {k: v for k, v in args.items() if k != "page"}
-    active = [(k, v) for k in FILTERS for v in args.get(k, [])]
+    active = [(k, v) for k in FILTER_PARAMS for v in args.get(k, [])]
     return render_template(
         "search.html",
         q=(args.get("q") or [""])[0],
@@ -85,7 +90,7 @@ def document(doc_id: str) -> tuple[str, int]:
     doc = _index().get(doc_id)
     if doc is None:
         return render_template("missing.html", doc_id=doc_id), 404
-    related = _index().related(doc_id, filters_from_params({}), 10) or []
+    related = _index().related(doc_id, Filters(), 10) or []
     return render_template("document.html", doc=doc, related=related), 200
 
 
