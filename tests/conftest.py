@@ -9,18 +9,36 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from searchsvc.config import SAMPLE_CONTENT, Config, load_config
+from searchsvc.index import run_index
+from searchsvc.web import create_app
 
 SEED_EVENT_ID = (
     "news/2013/01/21/northern-mali-conflict-french-and-malian-troops-retake-diabaly-and-"
     "douentza-as-islamist-forces-retreat.md"
 )
 SEED_SOURCE_ID = "sources/theglobeandmail/canada-evacuates-embassy-staff-from-mali.txt"
+# The keys of `searchsvc show --json`, `GET /events/<id>` and Document.to_dict, in order.
+SHOW_KEYS = [
+    "id",
+    "kind",
+    "date",
+    "title",
+    "story",
+    "summary",
+    "body",
+    "category",
+    "tags",
+    "locations",
+    "sources",
+    "related",
+]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -66,6 +84,21 @@ def config_for(root: Path, index_dir: Path, **flags: object) -> Config:
     )
 
 
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample copied and indexed once for the whole run (`content/`, `ix/`
+    under the returned directory); tests only read it."""
+    base = tmp_path_factory.mktemp("sample-index")
+    shutil.copytree(SAMPLE_CONTENT, base / "content")
+    run_index(config_for(base / "content", base / "ix"), progress=False)
+    return base
+
+
+def sample_client(base: Path, **flags: object) -> FlaskClient:
+    """A test client of the app over `sample_index`, with these settings changed."""
+    return create_app(config_for(base / "content", base / "ix", **flags)).test_client()
+
+
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -74,8 +107,7 @@ def cli(tmp_path: Path) -> Runner:
     """Run `searchsvc ...` in a subprocess, with no config file and a clean environment."""
 
     def run(*args: str, env: dict[str, str] | None = None, check: bool = False):
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        environ.update(env or {})
+        environ = clean_env() | (env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "searchsvc", *args],
             capture_output=True,
@@ -101,6 +133,21 @@ def search_ids(cli: Runner, index_dir: Path, query: str, *extra: str) -> list[st
     return [h["id"] for h in json.loads(proc.stdout)["hits"]]
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without any SEARCHSVC_ setting."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+
+
+def eventually(predicate: Callable[[], bool], timeout: float) -> float:
+    """Seconds until predicate() holds; fails after timeout."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if predicate():
+            return time.monotonic() - t0
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout} s")
+
+
 def free_port() -> int:
     import socket
 
@@ -122,8 +169,7 @@ class Server:
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
-        environ.update(env or {})
+        environ = clean_env() | (env or {})
         self.log = log or index_dir.parent / f"serve-{self.port}.log"
         self._out = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
@@ -168,3 +214,14 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self._out.close()
+
+
+@pytest.fixture(scope="session")
+def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`searchsvc serve` over a copy of the sample, started once for the whole run (its
+    first start builds the index); tests only read from it."""
+    base = tmp_path_factory.mktemp("served-sample")
+    shutil.copytree(SAMPLE_CONTENT, base / "content")
+    server = Server(base / "content", base / "ix", "--no-schedule").wait_ready()
+    yield server
+    server.stop()

@@ -13,9 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SEED_EVENT_ID, Server
-
-from searchsvc.config import SAMPLE_CONTENT
+from conftest import SEED_EVENT_ID
 
 CHROMIUM = os.environ.get("SEARCHSVC_CHROMIUM") or shutil.which("chromium") or ""
 ARGS = [
@@ -43,12 +41,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("browser")
-    shutil.copytree(SAMPLE_CONTENT, base / "content")
-    srv = Server(base / "content", base / "ix", "--no-schedule").wait_ready()
-    yield srv
-    srv.stop()
+def server(sample_server):
+    return sample_server
 
 
 def test_search_suggest_narrow_and_open(browser, server, tmp_path):

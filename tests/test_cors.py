@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-
-import pytest
-from conftest import config_for
-
-from searchsvc.config import SAMPLE_CONTENT
-from searchsvc.index import run_index
-from searchsvc.web import create_app
+from conftest import sample_client
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    base = tmp_path_factory.mktemp("cors")
-    shutil.copytree(SAMPLE_CONTENT, base / "content")
-    run_index(config_for(base / "content", base / "ix"), progress=False)
-    return base
-
-
-def client(built, **flags):
-    return create_app(config_for(built / "content", built / "ix", **flags)).test_client()
-
-
-def test_off_by_default(built):
-    r = client(built).get("/search?q=Mali", headers={"Origin": "https://news.example"})
+def test_off_by_default(sample_index):
+    r = sample_client(sample_index).get(
+        "/search?q=Mali", headers={"Origin": "https://news.example"}
+    )
     assert r.status_code == 200
     assert "Access-Control-Allow-Origin" not in r.headers
 
 
-def test_allowed_origins_only(built):
-    c = client(built, **{"cors.origins": ("https://news.example",)})
+def test_allowed_origins_only(sample_index):
+    c = sample_client(sample_index, **{"cors.origins": ("https://news.example",)})
     ok = c.get("/search?q=Mali", headers={"Origin": "https://news.example"})
     assert ok.headers["Access-Control-Allow-Origin"] == "https://news.example"
     other = c.get("/search?q=Mali", headers={"Origin": "https://evil.example"})

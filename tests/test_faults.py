@@ -4,15 +4,12 @@ answers are a 503 with a reason, and service comes back without a restart."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 
 import pytest
 import requests
 from conftest import Server
-
-from searchsvc.config import SAMPLE_CONTENT
 
 
 def status(server: Server, path: str, **params) -> tuple[int, dict]:
@@ -32,9 +29,8 @@ def wait_status(server: Server, path: str, code: int, timeout: float = 15, **par
 
 
 @pytest.fixture
-def served(tmp_path, cli):
-    root = tmp_path / "content"
-    shutil.copytree(SAMPLE_CONTENT, root)
+def served(sample_tree, tmp_path, cli):
+    root = sample_tree
     ix = tmp_path / "ix"
     cli("index", "--content", str(root), "--index", str(ix), check=True)
     server = Server(root, ix, "--no-schedule").wait_ready()
@@ -77,9 +73,8 @@ def test_read_only_index_directory(served):
     wait_status(server, "/health", 200)
 
 
-def test_damaged_segment_is_detected_at_start_and_rebuilt(tmp_path, cli):
-    root = tmp_path / "content"
-    shutil.copytree(SAMPLE_CONTENT, root)
+def test_damaged_segment_is_detected_at_start_and_rebuilt(sample_tree, tmp_path, cli):
+    root = sample_tree
     ix = tmp_path / "ix"
     cli("index", "--content", str(root), "--index", str(ix), check=True)
     segment = max(ix.glob("*.seg"), key=lambda p: p.stat().st_size)
@@ -105,9 +100,8 @@ def test_damaged_segment_is_detected_at_start_and_rebuilt(tmp_path, cli):
         server.stop()
 
 
-def test_a_failed_scheduled_run_is_recorded_and_retried(tmp_path):
-    root = tmp_path / "content"
-    shutil.copytree(SAMPLE_CONTENT, root)
+def test_a_failed_scheduled_run_is_recorded_and_retried(sample_tree, tmp_path):
+    root = sample_tree
     ix = tmp_path / "ix"
     server = Server(root, ix, env={"SEARCHSVC_SCHEDULE_INTERVAL": "1s"}).wait_ready()
     try:

@@ -3,18 +3,15 @@ error always has the error shape."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import SEED_EVENT_ID, config_for
+from conftest import SEED_EVENT_ID, config_for, sample_client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from searchsvc.config import SAMPLE_CONTENT
-from searchsvc.index import run_index
-from searchsvc.web import create_app
 
 PARAMS = [
     "q",
@@ -107,12 +104,8 @@ pairs = st.lists(st.tuples(st.sampled_from(PARAMS), value), max_size=8)
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    base = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(SAMPLE_CONTENT, base / "content")
-    config = config_for(base / "content", base / "ix")
-    run_index(config, progress=False)
-    return create_app(config).test_client()
+def client(sample_index):
+    return sample_client(sample_index)
 
 
 def check(response) -> None:

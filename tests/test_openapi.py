@@ -4,23 +4,14 @@ and real responses match their schemas."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from conftest import SEED_EVENT_ID, config_for
-
-from searchsvc.config import SAMPLE_CONTENT
-from searchsvc.index import run_index
-from searchsvc.web import create_app
+from conftest import SEED_EVENT_ID, sample_client
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    base = tmp_path_factory.mktemp("openapi")
-    shutil.copytree(SAMPLE_CONTENT, base / "content")
-    config = config_for(base / "content", base / "ix")
-    run_index(config, progress=False)
-    return create_app(config).test_client()
+def client(sample_index):
+    return sample_client(sample_index)
 
 
 @pytest.fixture(scope="module")

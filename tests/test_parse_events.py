@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import SEED_EVENT_ID, SHARED, seed_text
+from conftest import SEED_EVENT_ID, SHARED, SHOW_KEYS, seed_text
 
 from searchsvc.model import DayPage, Document, Skipped
 from searchsvc.parsing import parse_bytes, parse_text
@@ -77,20 +77,7 @@ def test_related_titles_are_not_the_events_words():
 
 def test_to_dict_has_the_show_keys():
     doc = event(seed_text("event"), SEED_EVENT_ID).to_dict()
-    assert list(doc) == [
-        "id",
-        "kind",
-        "date",
-        "title",
-        "story",
-        "summary",
-        "body",
-        "category",
-        "tags",
-        "locations",
-        "sources",
-        "related",
-    ]
+    assert list(doc) == SHOW_KEYS
     assert doc["date"] == "2013-01-21"
     assert doc["sources"][1] == {"name": "France 24", "url": doc["sources"][1]["url"]}
     assert doc["related"][0]["context"] == ["Islamist", "Mali", "Northern Mali conflict"]

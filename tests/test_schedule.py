@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import SEED_EVENT_ID, Server, write
+from conftest import SEED_EVENT_ID, Server, clean_env, eventually, write
 
 from searchsvc.config import SAMPLE_CONTENT
 
@@ -26,16 +26,6 @@ def ids(server: Server, q: str) -> list[str]:
     r = requests.get(server.url + "/search", params={"q": q}, timeout=10)
     r.raise_for_status()
     return [h["id"] for h in r.json()["hits"]]
-
-
-def wait_for(predicate, timeout: float) -> float:
-    """Seconds until predicate() holds; fails after timeout."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if predicate():
-            return time.monotonic() - t0
-        time.sleep(0.2)
-    raise AssertionError(f"not within {timeout} s")
 
 
 class Watcher(threading.Thread):
@@ -62,9 +52,8 @@ class Watcher(threading.Thread):
 
 
 @pytest.fixture
-def scheduled(tmp_path):
-    root = tmp_path / "content"
-    shutil.copytree(SAMPLE_CONTENT, root)
+def scheduled(sample_tree, tmp_path):
+    root = sample_tree
     server = Server(
         root,
         tmp_path / "ix",
@@ -90,18 +79,18 @@ def test_changes_follow_within_an_interval_without_errors(scheduled):
         "### [2013-03-01](/news/2013/03/01/index.md)\n\n"
         "# Quokkarific census in Zanzibar\n\nThe quokkarific count begins.\n",
     )
-    wait_for(lambda: new in ids(server, "quokkarific"), limit)
+    eventually(lambda: new in ids(server, "quokkarific"), limit)
 
     edited = root / new
     edited.write_text(re.sub("(?i)quokkarific", "wallabyesque", edited.read_text()))
     # Every worker moves to the new generation within about a second of the commit.
-    wait_for(lambda: new in ids(server, "wallabyesque") and not ids(server, "quokkarific"), limit)
+    eventually(lambda: new in ids(server, "wallabyesque") and not ids(server, "quokkarific"), limit)
     time.sleep(1.5)
     for _ in range(10):
         assert ids(server, "quokkarific") == [] and new in ids(server, "wallabyesque")
 
     edited.unlink()
-    wait_for(lambda: ids(server, "wallabyesque") == [], limit)
+    eventually(lambda: ids(server, "wallabyesque") == [], limit)
 
     watcher.stop.set()
     watcher.join()
@@ -120,9 +109,8 @@ def test_changes_follow_within_an_interval_without_errors(scheduled):
     assert log.count("scheduler started") == 1
 
 
-def test_admin_reindex_needs_the_token(tmp_path):
-    root = tmp_path / "content"
-    shutil.copytree(SAMPLE_CONTENT, root)
+def test_admin_reindex_needs_the_token(sample_tree, tmp_path):
+    root = sample_tree
     server = Server(
         root, tmp_path / "ix", "--no-schedule", env={"SEARCHSVC_ADMIN_TOKEN": "s3cret-token"}
     ).wait_ready()
@@ -134,14 +122,13 @@ def test_admin_reindex_needs_the_token(tmp_path):
         write(root, "news/2013/03/02/x.md", "# Aardwolfish news\n\nAardwolfish.\n")
         ok = requests.post(url, headers={"Authorization": "Bearer s3cret-token"}, timeout=10)
         assert ok.status_code == 202, ok.text
-        wait_for(lambda: ids(server, "aardwolfish") == ["news/2013/03/02/x.md"], 30)
+        eventually(lambda: ids(server, "aardwolfish") == ["news/2013/03/02/x.md"], 30)
     finally:
         server.stop()
 
 
-def test_admin_is_off_without_a_token(tmp_path):
-    root = tmp_path / "content"
-    shutil.copytree(SAMPLE_CONTENT, root)
+def test_admin_is_off_without_a_token(sample_tree, tmp_path):
+    root = sample_tree
     server = Server(root, tmp_path / "ix", "--no-schedule").wait_ready()
     try:
         r = requests.post(
@@ -183,7 +170,7 @@ def test_kill_during_a_full_rebuild_loses_nothing(tmp_path, cli):
         assert probe
         watcher = Watcher(server, "Douentza", probe[0])
         watcher.start()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCHSVC_")}
+        env = clean_env()
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -203,7 +190,7 @@ def test_kill_during_a_full_rebuild_loses_nothing(tmp_path, cli):
             stderr=subprocess.DEVNULL,
         )
         state = ix / "searchsvc-state.json"
-        wait_for(lambda: json.loads(state.read_text()).get("running") is not None, 30)
+        eventually(lambda: json.loads(state.read_text()).get("running") is not None, 30)
         time.sleep(1.0)  # well into the rebuild: workers are writing segments
         assert proc.poll() is None, "the rebuild ended before it could be killed"
         os.killpg(proc.pid, signal.SIGKILL)
@@ -226,7 +213,7 @@ def test_kill_during_a_full_rebuild_loses_nothing(tmp_path, cli):
         assert again.returncode == 0, again.stderr  # the stale locks do not block it
         report = json.loads(again.stdout)
         assert report["documents"] == n and report["skipped"] == []
-        wait_for(
+        eventually(
             lambda: (
                 requests.get(server.url + "/health", timeout=10).json()["generation"]
                 > health["generation"]

@@ -4,29 +4,18 @@ root; tokens, headers, limits; nothing internal reaches a client."""
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
-from conftest import SEED_EVENT_ID, config_for, write
+from conftest import SEED_EVENT_ID, config_for, sample_client, write
 
-from searchsvc.config import SAMPLE_CONTENT, load_config
+from searchsvc.config import load_config
 from searchsvc.index import SearchIndex, run_index
 from searchsvc.query import SearchRequest
-from searchsvc.web import create_app
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    base = tmp_path_factory.mktemp("security")
-    shutil.copytree(SAMPLE_CONTENT, base / "content")
-    run_index(config_for(base / "content", base / "ix"), progress=False)
-    return base
 
 
 @pytest.fixture
-def client(built):
-    config = config_for(built / "content", built / "ix", **{"admin.token": "t0ken-value"})
-    return create_app(config).test_client()
+def client(sample_index):
+    return sample_client(sample_index, **{"admin.token": "t0ken-value"})
 
 
 @pytest.mark.parametrize(
@@ -93,13 +82,13 @@ def test_binds_to_localhost_unless_told_otherwise():
     assert load_config(path=None, env={}).server.host == "127.0.0.1"
 
 
-def test_an_unexpected_error_tells_nothing_internal(built, monkeypatch):
+def test_an_unexpected_error_tells_nothing_internal(sample_index, monkeypatch):
     # Fault injection: a bug deep in the search layer, with a path in its message.
     def broken(self, req):
-        raise RuntimeError(f"boom in {built}/secret/path (whoosh 2.7.4)")
+        raise RuntimeError(f"boom in {sample_index}/secret/path (whoosh 2.7.4)")
 
     monkeypatch.setattr(SearchIndex, "search", broken)
-    r = create_app(config_for(built / "content", built / "ix")).test_client().get("/search?q=x")
+    r = sample_client(sample_index).get("/search?q=x")
     assert r.status_code == 500
     assert r.get_json() == {
         "error": {"code": "internal_error", "message": "internal error; it has been logged"}

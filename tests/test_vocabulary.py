@@ -4,10 +4,9 @@ a count made from the stored documents."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from conftest import SEED_EVENT_ID, config_for, write
+from conftest import SEED_EVENT_ID, config_for, eventually, write
 
 from searchsvc.index import SearchIndex, run_index
 from searchsvc.index.vocabulary import Vocabulary, VocabularyCache, count_segment
@@ -59,7 +58,7 @@ def test_saved_beside_each_segment_and_caught_up_after_deletions(sample_tree: Pa
     assert fresh.suggest("quixot") == []
     assert same(fresh, counted_from_stored(index))
     # A running worker moves on to the new generation, and its vocabulary with it.
-    assert _eventually(lambda: index.suggest("quixot", 5) == [])
+    eventually(lambda: index.suggest("quixot", 5) == [], 10)
 
 
 def test_gone_with_their_segments(sample_tree: Path, tmp_path):
@@ -70,12 +69,3 @@ def test_gone_with_their_segments(sample_tree: Path, tmp_path):
     after = {p.name for p in config.index.dir.glob("*.vocab")}
     assert after and not before & after  # Whoosh deleted them with the old segments
     assert same(from_saved_counts(SearchIndex(config)), counted_from_stored(SearchIndex(config)))
-
-
-def _eventually(check, seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return False
