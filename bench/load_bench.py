@@ -20,7 +20,6 @@ import http.client
 import json
 import logging
 import multiprocessing
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,11 +28,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import UNPACKED, corpus, table
-from query_bench import make_prefixes, make_queries, percentile, start_server
+from corpus import UNPACKED, table
+from query_bench import (
+    QUERY_INDEX,
+    indexed_corpus,
+    make_prefixes,
+    make_queries,
+    percentile,
+    start_server,
+)
 
 from searchsvc.config import load_config
-from searchsvc.index import SearchIndex, run_index
+from searchsvc.index import SearchIndex
 
 log = logging.getLogger("bench")
 
@@ -80,10 +86,8 @@ def main() -> None:
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    root = corpus()
-    index_dir = UNPACKED.parent / "query-ix"
-    config = load_config(env={}, flags={"content.root": str(root), "index.dir": str(index_dir)})
-    log.info("indexing: %s", run_index(config, progress=False).lines()[0])
+    root, config = indexed_corpus()
+    index_dir = QUERY_INDEX
     index = SearchIndex(config)
     searches, related = make_queries(index, 1000)
     prefixes = make_prefixes(index, 1000)
@@ -94,10 +98,7 @@ def main() -> None:
             mix.append(related[k])
             mix.append(prefixes[k])
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = start_server(root, index_dir, port)
+    server, port = start_server(root, index_dir)
     try:
         _client((port, mix[:100], time.time() + 3))  # warm up
         time.sleep(2)

@@ -32,7 +32,9 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,7 +45,7 @@ from searchsvc.config import Config, load_config
 from searchsvc.content import scan
 from searchsvc.index import SearchIndex, run_index
 from searchsvc.index import related as rel
-from searchsvc.index.schema import TEXT_ANALYZER
+from searchsvc.index.schema import TEXT_ANALYZER, stored_dict
 from searchsvc.model import Document
 from searchsvc.parsing import parse_file
 from searchsvc.query import SearchRequest
@@ -241,24 +243,32 @@ def baseline_search(ix, queries: list[tuple[str, str]]) -> tuple[float, float]:
 # --- tuning ------------------------------------------------------------------------------
 
 
-def tune_related(config: Config, truth: dict[str, str], sample: list[str]) -> Config:
-    """Grid search over the weights the blind tree can measure (words, time, its scale,
-    places); tags, story and links cannot be measured blind and keep their values."""
+def _gather(
+    config: Config, truth: dict[str, str], sample: list[str]
+) -> tuple[list[tuple[str, list[Any]]], Callable[[int], str]]:
+    """For each sampled event, its story and its related candidates (widest time window);
+    and the id of a document number, cached."""
     index = SearchIndex(config)
     searcher = index.searcher()
     tables = index.tables.get(searcher)
     gathered = []
     for doc_id in sample:
-        stored = json.loads(searcher.document(id=doc_id)["doc"])
-        found = rel.candidates(searcher, tables, stored, window_days=3 * 120)
-        gathered.append((truth[doc_id], found))
-    ids = {}
+        stored = stored_dict(searcher.document(id=doc_id))
+        gathered.append((truth[doc_id], rel.candidates(searcher, tables, stored, 3 * 120)))
+    ids: dict[int, str] = {}
 
     def doc_id_of(d: int) -> str:
         if d not in ids:
             ids[d] = searcher.stored_fields(d)["id"]
         return ids[d]
 
+    return gathered, doc_id_of
+
+
+def tune_related(config: Config, truth: dict[str, str], sample: list[str]) -> Config:
+    """Grid search over the weights the blind tree can measure (words, time, its scale,
+    places); tags, story and links cannot be measured blind and keep their values."""
+    gathered, doc_id_of = _gather(config, truth, sample)
     best = (-1.0, config.related)
     grid = itertools.product(
         (0.5, 1.0, 2.0),
@@ -291,27 +301,16 @@ def tune_related(config: Config, truth: dict[str, str], sample: list[str]) -> Co
     return dataclasses.replace(config, related=best[1])
 
 
-def tune_labels(config: Config, sample: list[str], truth: dict[str, str]) -> Config:
+def tune_labels(config: Config, truth: dict[str, str], sample: list[str]) -> Config:
     """The weights of what the blind tree hides (tags, story, Related links), on the full
     tree where pages carry them: the best precision, the smallest weights among equals."""
-    index = SearchIndex(config)
-    searcher = index.searcher()
-    tables = index.tables.get(searcher)
-    gathered = []
-    for doc_id in sample:
-        stored = json.loads(searcher.document(id=doc_id)["doc"])
-        gathered.append((truth[doc_id], rel.candidates(searcher, tables, stored, 3 * 120)))
-    names = {}
+    gathered, doc_id_of = _gather(config, truth, sample)
     best = (-1.0, config.related)
     for story, tags, links in itertools.product((1.0, 2.0, 4.0), (0.5, 1.0, 2.0), (0.5, 1.0, 2.0)):
         weights = dataclasses.replace(config.related, story=story, tags=tags, links=links)
         scores = []
         for want, found in gathered:
-            hits = []
-            for _, d in rel.rank(found, weights, 10):
-                if d not in names:
-                    names[d] = searcher.stored_fields(d)["id"]
-                hits.append(names[d])
+            hits = [doc_id_of(d) for _, d in rel.rank(found, weights, 10)]
             scores.append(precision(hits, want, truth))
         p = statistics.mean(scores)
         if p > best[0] + 1e-9:
@@ -369,7 +368,7 @@ def main() -> None:
     if args.tune in ("all", "related"):
         sample = related_sample(truth, 300, TUNE_SEED)
         tuned = tune_related(blind_cfg, truth, sample)
-        tuned = tune_labels(dataclasses.replace(full_cfg, related=tuned.related), sample, truth)
+        tuned = tune_labels(dataclasses.replace(full_cfg, related=tuned.related), truth, sample)
         print("\n[related]")
         for f in dataclasses.fields(tuned.related):
             print(f"{f.name} = {getattr(tuned.related, f.name)}")

@@ -19,6 +19,7 @@ import json
 import logging
 import multiprocessing
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import UNPACKED, corpus, table
 
-from searchsvc.config import load_config
+from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex, run_index
 from searchsvc.index.schema import TEXT_ANALYZER
 
@@ -162,7 +163,22 @@ def baseline(index_dir: Path, searches: list[str]) -> list[float]:
     return out
 
 
-def start_server(root: Path, index_dir: Path, port: int) -> subprocess.Popen[bytes]:
+QUERY_INDEX = UNPACKED.parent / "query-ix"
+
+
+def indexed_corpus() -> tuple[Path, Config]:
+    """The dev corpus, indexed (incrementally) into the query benchmarks' index."""
+    root = corpus()
+    config = load_config(env={}, flags={"content.root": str(root), "index.dir": str(QUERY_INDEX)})
+    log.info("indexing: %s", run_index(config, progress=False).lines()[0])
+    return root, config
+
+
+def start_server(root: Path, index_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """`searchsvc serve` on a free port, once it answers; its log is serve.log."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     log_file = open(index_dir.parent / "serve.log", "w")  # noqa: SIM115 - lives with the server
     proc = subprocess.Popen(
         [
@@ -187,7 +203,7 @@ def start_server(root: Path, index_dir: Path, port: int) -> subprocess.Popen[byt
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/health")
             if conn.getresponse().status == 200:
-                return proc
+                return proc, port
         except OSError:
             time.sleep(0.3)
     proc.kill()
@@ -202,19 +218,11 @@ def main() -> None:
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    root = corpus()
-    index_dir = UNPACKED.parent / "query-ix"
-    config = load_config(env={}, flags={"content.root": str(root), "index.dir": str(index_dir)})
-    log.info("indexing: %s", run_index(config, progress=False).lines()[0])
-    searches, related = make_queries(SearchIndex(config), args.queries)
-    prefixes = make_prefixes(SearchIndex(config), args.queries)
-
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = start_server(root, index_dir, port)
+    root, config = indexed_corpus()
+    index = SearchIndex(config)
+    searches, related = make_queries(index, args.queries)
+    prefixes = make_prefixes(index, args.queries)
+    server, port = start_server(root, QUERY_INDEX)
     try:
         _client((port, searches[:50] + related[:50] + prefixes[:50]))  # warm the workers
         time.sleep(2)  # the vocabulary for /suggest is built in the background at start
@@ -229,7 +237,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    base = baseline(index_dir, searches)
+    base = baseline(QUERY_INDEX, searches)
 
     def ms(v: float) -> str:
         return f"{v:.1f}"
