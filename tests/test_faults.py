@@ -9,7 +9,7 @@ import time
 
 import pytest
 import requests
-from conftest import Server
+from conftest import Server, eventually
 
 
 def status(server: Server, path: str, **params) -> tuple[int, dict]:
@@ -26,6 +26,10 @@ def wait_status(server: Server, path: str, code: int, timeout: float = 15, **par
         if time.monotonic() > deadline:
             raise AssertionError(f"{path}: {got} {body}, not {code}")
         time.sleep(0.2)
+
+
+def last_run(server: Server) -> dict:
+    return status(server, "/stats")[1]["last_run"] or {}
 
 
 @pytest.fixture
@@ -107,23 +111,12 @@ def test_a_failed_scheduled_run_is_recorded_and_retried(sample_tree, tmp_path):
     try:
         hidden = root.with_name("content-away")
         root.rename(hidden)  # the next runs fail: no content root
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            last = status(server, "/stats")[1]["last_run"]
-            if last and last.get("error"):
-                break
-            time.sleep(0.3)
-        log = server.log.read_text()
-        assert "scheduled index run failed" in log
+        eventually(lambda: last_run(server).get("error"), 20)
+        # The run's error reaches /stats a moment before the scheduler's line, the log.
+        eventually(lambda: "scheduled index run failed" in server.log.read_text(), 10)
         assert status(server, "/search", q="Douentza")[1]["total"] >= 1  # nothing lost
         hidden.rename(root)
         os.utime(root / "news")  # and the next tick succeeds again
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            last = status(server, "/stats")[1]["last_run"]
-            if last and last.get("error") is None and last.get("report"):
-                break
-            time.sleep(0.3)
-        assert last["error"] is None
+        eventually(lambda: (run := last_run(server)).get("report") and run.get("error") is None, 20)
     finally:
         server.stop()
