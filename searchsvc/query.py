@@ -127,11 +127,16 @@ class SearchResult:
     facets: dict[str, list[dict[str, Any]]]
     did_you_mean: str | None = None
     partial: bool = False
+    # "eq": the total is exact. Counts come from the match set, which the time limit does
+    # not cut ("partial" concerns the ranking of the page only); "gte" is kept for a
+    # count that may one day be a lower bound, as Elasticsearch's hits.total.relation.
+    total_relation: str = "eq"
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "query": self.query,
             "total": self.total,
+            "total_relation": self.total_relation,
             "page": self.page,
             "per_page": self.per_page,
             "took_ms": round(self.took_ms, 2),

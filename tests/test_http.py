@@ -32,7 +32,16 @@ def test_douentza_finds_the_seed_first(server):
     r = get(server, "/search", q="Douentza")
     assert r.status_code == 200
     body = r.json()
-    assert list(body) == ["query", "total", "page", "per_page", "took_ms", "hits", "facets"]
+    assert list(body) == [
+        "query",
+        "total",
+        "total_relation",
+        "page",
+        "per_page",
+        "took_ms",
+        "hits",
+        "facets",
+    ]
     assert body["hits"][0]["id"] == SEED_EVENT_ID
     hit = body["hits"][0]
     assert set(hit) == {

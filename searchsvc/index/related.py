@@ -24,11 +24,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from whoosh.reading import TermNotFound
 
 from searchsvc.config import RelatedConfig
-from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, stored_dict
-from searchsvc.index.tables import Tables
+from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_dict
+from searchsvc.index.tables import KINDS, Tables
 from searchsvc.query import Hit, lead_snippet
 
 KEY_TERMS = 12
@@ -104,7 +105,7 @@ def candidates(
     words: dict[int, float] = {}
     for term, weight in terms:
         share = weight / total
-        for d in tables.holders(term, searcher):
+        for d in tables.holders(term, searcher).tolist():
             words[d] = words.get(d, 0.0) + share
 
     story = (doc.get("story") or "").lower()
@@ -115,9 +116,10 @@ def candidates(
         if num is not None:
             linked.add(num)
 
-    tags = {t.lower() for t in doc.get("tags", [])}
-    places = {p.lower() for p in doc.get("locations", [])}
-    day = tables.days[self_num] if self_num is not None else 0
+    tags = {label_key(t) for t in doc.get("tags", [])}
+    places = {label_key(p) for p in doc.get("locations", [])}
+    days = tables.days
+    day = days[self_num] if self_num is not None else 0
     found = set(words) | same_story | linked
     # How many of the document's tags and places each document shares, counted from the
     # postings: cheaper than intersecting label sets for each of a thousand candidates.
@@ -130,15 +132,16 @@ def candidates(
     for place in places:
         for d in _ids(searcher, "locations", place):
             shared_places[d] = shared_places.get(d, 0) + 1
-            if day and tables.days[d] and abs(tables.days[d] - day) <= window_days:
+            if day and days[d] and abs(days[d] - day) <= window_days:
                 found.add(d)
     found.discard(self_num)
 
     out = []
     n_places, n_tags = len(places) or 1, len(tags) or 1
-    kinds, days, stories = tables.kinds, tables.days, tables.stories
+    event = KINDS.index("event")
+    kinds = tables.kinds
     for d in found:
-        if kinds[d] != "event":
+        if kinds[d] != event:
             continue
         other = days[d]
         out.append(
@@ -149,7 +152,7 @@ def candidates(
                 days_apart=abs(other - day) if day and other else None,
                 places=shared_places.get(d, 0) / n_places,
                 tags=shared_tags.get(d, 0) / n_tags,
-                story=bool(story) and stories[d] == story,
+                story=d in same_story,
                 linked=d in linked,
             )
         )
@@ -168,14 +171,14 @@ def related(
     doc: dict[str, Any],
     weights: RelatedConfig,
     limit: int,
-    allowed: set[int] | None = None,
+    allowed: np.ndarray | None = None,
 ) -> list[Hit]:
-    """The `limit` events most related to `doc`, best first (`allowed`: the documents the
-    request's filters let through, None for all)."""
+    """The `limit` events most related to `doc`, best first (`allowed`: a mask of the
+    documents the request's filters let through, None for all)."""
     found = candidates(searcher, tables, doc, 3 * weights.time_scale_days)
     if allowed is not None:
-        found = [c for c in found if c.docnum in allowed]
-    tags = {t.lower() for t in doc.get("tags", [])}
+        found = [c for c in found if allowed[c.docnum]]
+    tags = {label_key(t) for t in doc.get("tags", [])}
     return [_hit(searcher, d, score, tags) for score, d in rank(found, weights, limit)]
 
 
@@ -185,5 +188,5 @@ def _hit(searcher: Any, docnum: int, score: float, tags: set[str]) -> Hit:
         cand,
         lead_snippet(cand.get("summary") or cand.get("body") or ""),
         round(score, 4),
-        shared=[t for t in cand.get("tags", []) if t.lower() in tags],
+        shared=[t for t in cand.get("tags", []) if label_key(t) in tags],
     )

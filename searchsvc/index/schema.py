@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from whoosh import columns, fields, formats
+from whoosh import query as wq
 from whoosh.analysis import IDAnalyzer
 
 from searchsvc.index.analysis import FastPositions, NewsAnalyzer
@@ -24,10 +25,10 @@ _EXACT = IDAnalyzer(lowercase=True)
 
 class DATE(fields.FieldType):
     """A date, indexed as three terms: its year, month and day ("2013", "2013-01",
-    "2013-01-21"). Any range of days is then a short OR of whole years, whole months and
-    the odd days at its ends: a year is one term, where Whoosh's numeric or datetime field
-    makes a union of every day in it. In queries: `date:2013`, `date:2013-01-21`,
-    `date:[2012-06 to 2013]`."""
+    "2013-01-21"). In queries (`date:2013`, `date:2013-01-21`, `date:[2012-06 to 2013]`)
+    it is a DayRange: any width of range is one comparison of the day table per document,
+    where a union of day terms grew with the width (and Whoosh's matcher for a union of
+    1,024 terms or more dropped documents)."""
 
     def __init__(self) -> None:
         self.format = formats.Existence()
@@ -53,7 +54,7 @@ class DATE(fields.FieldType):
             end = parse_date_bound(qstring, True, fieldname)
         except ValueError as exc:
             raise QueryParserError(f"{fieldname}:{qstring}: {exc}") from None
-        return date_query(fieldname, start, end, boost)
+        return DayRange(fieldname, start, end)
 
     def parse_range(
         self,
@@ -67,46 +68,62 @@ class DATE(fields.FieldType):
         from whoosh.qparser.common import QueryParserError
 
         try:
-            first = parse_date_bound(start, False, fieldname) if start else dt.date(1900, 1, 1)
-            last = parse_date_bound(end, True, fieldname) if end else dt.date(2100, 12, 31)
+            first = parse_date_bound(start, False, fieldname) if start else dt.date.min
+            last = parse_date_bound(end, True, fieldname) if end else dt.date.max
         except ValueError as exc:
             raise QueryParserError(f"{fieldname}:[{start} to {end}]: {exc}") from None
         if startexcl:
-            first += dt.timedelta(days=1)
+            first = dt.date.fromordinal(min(first.toordinal() + 1, dt.date.max.toordinal()))
         if endexcl:
-            last -= dt.timedelta(days=1)
-        return date_query(fieldname, first, last, boost)
+            last = dt.date.fromordinal(max(last.toordinal() - 1, 1))
+        return DayRange(fieldname, first, last)
 
 
-def _month_end(day: dt.date) -> dt.date:
-    nxt = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
+class DayRange(wq.Query):
+    """Documents dated from `start` to `end`, inclusive. It never adds to a score. The
+    search layer matches it from its day table (tables.py); as a Whoosh matcher (for
+    anything else that runs it), from the `day` column."""
 
+    def __init__(self, fieldname: str, start: dt.date, end: dt.date) -> None:
+        self.fieldname = fieldname
+        self.start = start
+        self.end = end
+        self.boost = 0.0
 
-def date_terms(start: dt.date, end: dt.date) -> list[str]:
-    """The fewest year, month and day terms that cover the days from start to end."""
-    terms: list[str] = []
-    day = start
-    while day <= end:
-        if day.month == 1 and day.day == 1 and dt.date(day.year, 12, 31) <= end:
-            terms.append(f"{day.year:04d}")
-            day = dt.date(day.year + 1, 1, 1)
-        elif day.day == 1 and _month_end(day) <= end:
-            terms.append(f"{day.year:04d}-{day.month:02d}")
-            day = _month_end(day) + dt.timedelta(days=1)
-        else:
-            terms.append(day.isoformat())
-            day += dt.timedelta(days=1)
-    return terms
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DayRange) and (other.fieldname, other.start, other.end) == (
+            self.fieldname,
+            self.start,
+            self.end,
+        )
 
+    def __hash__(self) -> int:
+        return hash((DayRange, self.fieldname, self.start, self.end))
 
-def date_query(fieldname: str, start: dt.date, end: dt.date, boost: float = 1.0) -> Any:
-    from whoosh import query
+    def __repr__(self) -> str:
+        return f"DayRange({self.fieldname!r}, {self.start}, {self.end})"
 
-    terms = [query.Term(fieldname, t, boost=boost) for t in date_terms(start, end)]
-    if not terms:
-        return query.NullQuery
-    return terms[0] if len(terms) == 1 else query.Or(terms)
+    def is_leaf(self) -> bool:
+        return True
+
+    def field(self) -> str:
+        return self.fieldname
+
+    def estimate_size(self, ixreader: Any) -> int:
+        return ixreader.doc_count()
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        from whoosh.matching import ListMatcher
+
+        reader = searcher.reader()
+        lo, hi = self.start.toordinal(), self.end.toordinal()
+        days = reader.column_reader("day") if reader.has_column("day") else None
+        found = [
+            d
+            for d in range(reader.doc_count_all())
+            if days is not None and lo <= days[d] <= hi and not reader.is_deleted(d)
+        ]
+        return ListMatcher(found, all_weights=0.0)
 
 
 TEXT_FIELDS = ("title", "summary", "body")
@@ -166,6 +183,12 @@ def signature(schema: fields.Schema) -> list[tuple[str, ...]]:
         )
         for n, f in schema.items()
     )
+
+
+def label_key(value: str) -> str:
+    """A tag or location as the index keys it (lowercase; a comma is the separator of
+    the field, so one inside a label becomes a space): filters and facets key alike."""
+    return value.replace(",", " ").strip().lower()
 
 
 def _keywords(values: list[str]) -> str:

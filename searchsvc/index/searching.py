@@ -7,43 +7,30 @@ and moves to the newest committed generation at most `REFRESH_SECONDS` after a c
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import gc
 import logging
 import os
 import re
 import threading
 import time
-from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.collectors import (
-    SortingCollector,
-    TermsCollector,
-    TimeLimit,
-    TopCollector,
-    WrappingCollector,
-)
+from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup
 from whoosh.reading import TermNotFound
-from whoosh.sorting import FieldFacet
 
 from searchsvc.config import Config
 from searchsvc.index import related as _related
 from searchsvc.index import state
-from searchsvc.index.schema import (
-    TEXT_ANALYZER,
-    TEXT_FIELDS,
-    date_query,
-    make_schema,
-    stored_dict,
-)
+from searchsvc.index.matching import Matcher, positive_leaves
+from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, make_schema, stored_dict
 from searchsvc.index.snippets import highlight
-from searchsvc.index.tables import TableCache
+from searchsvc.index.tables import KINDS, TableCache
 from searchsvc.index.verify import check_checksums, verify
 from searchsvc.index.vocabulary import VocabularyCache
 from searchsvc.query import (
@@ -64,22 +51,25 @@ DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
 EXACT_WINDOW = 20  # top hits whose stored text is read for exact word forms
 
 
-class _TopAndAll(TopCollector):
-    """Whoosh's top-N collector that also records every matching document, so that the
-    total and the facets come from the same pass over the postings (Whoosh would run the
-    query again for them)."""
+class _Top(TopCollector):
+    """Whoosh's top-N collector with its block-quality skipping, over the documents of a
+    match set only. Scores are rounded, so that a sum added up in another order (Whoosh
+    rewrites a union while it collects) cannot reorder equal documents between two pages.
+    Among equal scores the lower document number comes first, for any N: each page is a
+    slice of one order."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(limit=limit, usequality=False)
+    def __init__(self, limit: int, allowed: np.ndarray) -> None:
+        super().__init__(limit=limit, usequality=True)
+        self.allowed = allowed
 
-    def _collect(self, global_docnum: int, score: float) -> float:
-        self.docset.add(global_docnum)
-        return super()._collect(global_docnum, score)
+    def collect(self, sub_docnum: int) -> Any:
+        docnum = self.offset + sub_docnum
+        if self.allowed[docnum]:
+            return self._collect(docnum, round(self.matcher.score(), 6))
+        return None
 
-    def results(self) -> Any:
-        results = super().results()
-        results.docset = self.docset
-        return results
+    def ranked(self) -> list[tuple[float, int]]:
+        return [(score, -neg) for score, neg in sorted(self.items, reverse=True)]
 
 
 class _Deadline(WrappingCollector):
@@ -278,55 +268,41 @@ class SearchIndex:
         # normalize() as the parser does: it folds repeated terms and single-child groups.
         return join(clauses).normalize()
 
-    def _filter(self, filters: Filters, searcher: Any) -> Any:
-        """The filters as one query that matches with a score of 0, so that AND-ing it
-        to a search restricts the hits without changing their scores. (Whoosh's own
-        Require and collector filters misbehave with a time limit; see _run.)"""
-        parts: list[Any] = []
-        parts += [wq.Term("tags", t.lower(), boost=0.0) for t in filters.tags]
-        parts += [wq.Term("locations", v.lower(), boost=0.0) for v in filters.locations]
-        parts += [wq.Term("kind", k, boost=0.0) for k in filters.kinds]
-        parts += [wq.Term("story", s.lower(), boost=0.0) for s in filters.stories]
-        if filters.date_from or filters.date_to:
-            tables = self.tables.get(searcher)
-            first = filters.date_from or tables.first_day or dt.date.min
-            last = filters.date_to or tables.last_day or dt.date.min
-            parts.append(date_query("date", first, last, boost=0.0))
-        if not parts:
-            return None
-        return parts[0] if len(parts) == 1 else wq.And(parts)
+    def _matcher(self, searcher: Any) -> Matcher:
+        """The match sets of the searcher's generation (made once per generation)."""
+        tables = self.tables.get(searcher)
+        if tables.matcher is None:
+            tables.matcher = Matcher(tables)
+        return tables.matcher
 
     def search(self, req: SearchRequest) -> SearchResult:
         t0 = time.perf_counter()
         searcher = self.searcher()
-        limit = req.page * req.per_page
-        filt = self._filter(req.filters, searcher)
-        cache: dict[int, dict[str, Any]] = {}
-
-        def stored(docnum: int) -> dict[str, Any]:
-            if docnum not in cache:
-                cache[docnum] = stored_dict(searcher.stored_fields(docnum))
-            return cache[docnum]
-
+        matcher = self._matcher(searcher)
+        tables = matcher.tables
+        allowed = matcher.filters(searcher, req.filters)
+        start, stop = (req.page - 1) * req.per_page, req.page * req.per_page
         partial = False
+        terms: dict[str, set[str]] = {}
         if req.q:
             q = self.compile(req.q)
             _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
-            results, partial = self._run(searcher, q, filt, limit, req.sort)
-            if results.is_empty() and _plain_words(req.q) > 1:
+            found = _within(matcher.query(searcher, q), allowed)
+            if not found.any() and _plain_words(req.q) > 1:
                 q = self.compile(req.q, "or")
-                results, partial = self._run(searcher, q, filt, limit, req.sort)
+                found = _within(matcher.query(searcher, q), allowed)
+            leaves = positive_leaves(q)
+            terms = _terms_by_field(leaves, searcher.reader())
             if req.sort == "relevance":
-                self._rescore(searcher, results, req.q, stored)
+                page, partial = self._ranked(searcher, matcher, leaves, found, start, stop, req.q)
+            else:
+                page = [(None, d) for d in tables.ordered(found, req.sort, start, stop)]
         else:
-            q = wq.Every()
+            found = allowed if allowed is not None else tables.live
             sort = "-date" if req.sort == "relevance" else req.sort
-            results, partial = self._run(searcher, q if filt is None else filt, None, limit, sort)
-        docnums = results.docs()
-        total = len(docnums)
-        start = (req.page - 1) * req.per_page
-        hits = [self._hit(results, hit, stored(hit.docnum)) for hit in results[start:limit]]
-        facets = self.tables.get(searcher).facets(docnums, searcher)
+            page = [(None, d) for d in tables.ordered(found, sort, start, stop)]
+        total = int(np.count_nonzero(found))
+        hits = [self._hit(searcher.stored_fields(d), score, terms) for score, d in page]
         did_you_mean = None
         if req.q and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
             did_you_mean = self.vocabulary.get(searcher).correct(req.q.split())
@@ -338,79 +314,93 @@ class SearchIndex:
             per_page=req.per_page,
             took_ms=(time.perf_counter() - t0) * 1000,
             hits=hits,
-            facets=facets,
+            facets=tables.facets(found, searcher),
             partial=partial,
         )
 
-    def _run(self, searcher: Any, q: Any, filt: Any, limit: int, sort: str) -> tuple[Any, bool]:
-        """One pass over the matches: the top `limit` hits (at least a rescoring window),
-        every matching document (for the total and the facets), and the matched terms (for
-        snippets), within the configured time limit."""
-        # Filters as part of the query (they score 0), not as Whoosh collector filters:
-        # its time-limit collector bypasses those, and its Require matcher loses hits.
-        if filt is not None:
-            q = wq.And([q, filt])
-        if sort == "relevance":
-            top: Any = _TopAndAll(max(limit, RESCORE_WINDOW))
-        else:
-            top = SortingCollector(FieldFacet("day", reverse=(sort == "-date")), limit=limit)
-        timed = _Deadline(TermsCollector(top), self.config.search.time_limit)
+    def _ranked(
+        self,
+        searcher: Any,
+        matcher: Matcher,
+        leaves: list[Any],
+        found: np.ndarray,
+        start: int,
+        stop: int,
+        text: str,
+    ) -> tuple[list[tuple[float | None, int]], bool]:
+        """Positions start to stop of the match set by relevance: the documents its
+        words score, best first (the first RESCORE_WINDOW re-ranked), then those no
+        word scores (a query of NOT, dates or labels only), newest first."""
+        ranked: list[tuple[float, int]] = []
+        scored = np.zeros_like(found)
         partial = False
-        try:
-            searcher.search_with_collector(q, timed)
-        except TimeLimit:
-            partial = True
-        return timed.results(), partial
+        if leaves:
+            scoring = wq.Or(leaves) if len(leaves) > 1 else leaves[0]
+            scored = found & matcher.query(searcher, scoring)
+            top = _Top(max(stop, RESCORE_WINDOW), scored)
+            try:
+                searcher.search_with_collector(
+                    scoring, _Deadline(top, self.config.search.time_limit)
+                )
+            except TimeLimit:
+                partial = True
+            ranked = top.ranked()
+            ranked[:RESCORE_WINDOW] = self._rescore(searcher, ranked[:RESCORE_WINDOW], text)
+        page: list[tuple[float | None, int]] = list(ranked[start:stop])
+        n_scored = int(np.count_nonzero(scored))
+        if stop > n_scored and not partial:
+            rest = found & ~scored
+            tables = matcher.tables
+            page += [
+                (None, d)
+                for d in tables.ordered(rest, "-date", max(0, start - n_scored), stop - n_scored)
+            ]
+        return page, partial
 
     def _rescore(
-        self, searcher: Any, results: Any, text: str, stored: Callable[[int], dict[str, Any]]
-    ) -> None:
-        """Reorder the top of the ranking: the query's words as a phrase in the title or
+        self, searcher: Any, top: list[tuple[float, int]], text: str
+    ) -> list[tuple[float, int]]:
+        """The top of the ranking re-ranked: the query's words as a phrase in the title or
         summary multiply the score by 1 + phrase_boost; the query's words as typed (not
         only as stems) in the title or summary, by 1 + exact_boost x their share; a source
         text's score is multiplied by source_weight (events are what readers look for);
-        among equal scores the newer document comes first."""
-        top = results.top_n
+        among equal scores the newer document comes first, then the lower number."""
         if not top:
-            return
+            return top
         cfg = self.config.search
+        tables = self.tables.get(searcher)
         words = [t.text for t in TEXT_ANALYZER(text)] if _plain_words(text) > 1 else []
         if len(words) > 1 and cfg.phrase_boost:
             with_phrase = _phrase_docs(searcher, words, sorted(d for _, d in top))
-            top[:] = [(s * (1 + cfg.phrase_boost) if d in with_phrase else s, d) for s, d in top]
+            top = [(s * (1 + cfg.phrase_boost) if d in with_phrase else s, d) for s, d in top]
         if cfg.source_weight != 1.0:
-            kinds = self.tables.get(searcher).kinds
-            top[:] = [(s * cfg.source_weight if kinds[d] == "source" else s, d) for s, d in top]
+            source = KINDS.index("source")
+            top = [(s * cfg.source_weight if tables.kinds[d] == source else s, d) for s, d in top]
         surface = _surface_words(text)
         if cfg.exact_boost and surface:
             # Words as typed, not only their stems: "floods" matches "floods" better
             # than "flooding". Read from the stored text of the first hits.
             patterns = [re.compile(r"\b" + re.escape(w) + r"\b") for w in surface]
-            window = top[:EXACT_WINDOW]
-            for k, (score, d) in enumerate(window):
-                data = stored(d)
+            for k, (score, d) in enumerate(top[:EXACT_WINDOW]):
+                data = stored_dict(searcher.stored_fields(d))
                 hay = f"{data.get('title', '')}\n{data.get('summary', '')}".lower()
                 share = sum(1 for p in patterns if p.search(hay)) / len(patterns)
                 top[k] = (score * (1 + cfg.exact_boost * share), d)
-        days = searcher.reader().column_reader("day")
-        top.sort(key=lambda sd: (-round(sd[0], 6), -days[sd[1]]))
+        days = tables.days
+        return sorted(top, key=lambda sd: (-round(sd[0], 6), -int(days[sd[1]]), sd[1]))
 
-    def _hit(self, results: Any, hit: Any, data: dict[str, Any]) -> Hit:
+    def _hit(self, stored: dict[str, Any], score: float | None, terms: dict[str, set[str]]) -> Hit:
+        data = stored_dict(stored)
         snippet = ""
-        if results.has_matched_terms():
-            by_field: dict[str, set[str]] = {}
-            for field, term in hit.matched_terms():
-                by_field.setdefault(field, set()).add(term.decode("utf-8"))
-            for field in ("summary", "body", "title"):
-                text = data.get(field) or ""
-                if text and field in by_field:
-                    snippet = highlight(text[:SNIPPET_SCAN_CHARS], by_field[field])
-                    if snippet:
-                        break
+        for field in ("summary", "body", "title"):
+            text = data.get(field) or ""
+            if text and terms.get(field):
+                snippet = highlight(text[:SNIPPET_SCAN_CHARS], terms[field])
+                if snippet:
+                    break
         if not snippet:
             snippet = lead_snippet(data.get("summary") or data.get("body") or "")
-        score = round(hit.score, 4) if isinstance(hit.score, float) else None
-        return Hit.from_stored(data, snippet, score)
+        return Hit.from_stored(data, snippet, round(score, 4) if score is not None else None)
 
     # --- documents ---------------------------------------------------------------------------
 
@@ -445,11 +435,10 @@ class SearchIndex:
         stored = searcher.document(id=doc_id)
         if stored is None:
             return None
-        filt = self._filter(filters, searcher)
-        allowed = set(searcher.docs_for_query(filt)) if filt is not None else None
-        tables = self.tables.get(searcher)
+        matcher = self._matcher(searcher)
+        allowed = matcher.filters(searcher, filters)
         return _related.related(
-            searcher, tables, stored_dict(stored), self.config.related, limit, allowed
+            searcher, matcher.tables, stored_dict(stored), self.config.related, limit, allowed
         )
 
     def health(self) -> dict[str, Any]:
@@ -476,6 +465,28 @@ class SearchIndex:
             "running": runs.get("running"),
             "next_run": runs.get("next_run"),
         }
+
+
+def _within(found: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    return found if allowed is None else found & allowed
+
+
+def _terms_by_field(leaves: list[Any], reader: Any) -> dict[str, set[str]]:
+    """The words each text field's snippet highlights: the query's positive words, and
+    what its prefixes and fuzzy terms expand to."""
+    out: dict[str, set[str]] = {}
+    for leaf in leaves:
+        if isinstance(leaf, wq.Phrase):
+            pairs = [(leaf.fieldname, w) for w in leaf.words]
+        elif isinstance(leaf, wq.Term):
+            pairs = [(leaf.fieldname, leaf.text)]
+        else:
+            pairs = list(leaf.expanded_terms(reader))
+        for field, text in pairs:
+            if field in TEXT_FIELDS:
+                word = text.decode("utf-8") if isinstance(text, bytes) else text
+                out.setdefault(field, set()).add(word)
+    return out
 
 
 def _generation(searcher: Any) -> int:

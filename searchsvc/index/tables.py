@@ -1,141 +1,242 @@
-"""Every document's labels (tags, locations, day, kind, story) by document number.
+"""Every document's labels (tags, locations, day, kind) and its place in the date
+orders, by global document number, in compact arrays.
 
-Facets count them over a whole result set, and "related" compares candidates on them,
-without opening stored documents. They are read from the index's own postings once per
-segment, and a new generation reuses the tables of the segments it kept.
+Facets count over a whole result set, date sorts take a page, date filters select days,
+and "related" compares candidates, all without opening a stored document. The arrays are
+read from the index's own postings once per segment (a new generation reuses those of the
+segments it kept) and joined per generation: a few megabytes at archive size, where lists
+of Python strings took hundreds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import heapq
 import threading
-from collections import Counter
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
-from whoosh.reading import TermNotFound
+import numpy as np
 
-from searchsvc.index.schema import TEXT_FIELDS, day_to_date, stored_dict
+from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
+from searchsvc.index.whoosh_compat import ids_in_order, posting_ids
 
 FACET_SIZE = 20
-HOLDERS_CACHED = 20_000  # terms whose holders are kept (each under 5% of the documents)
+KINDS = ("", "event", "source")  # kind codes: 0 unknown
+HOLDERS_CACHED = 20_000_000  # document numbers kept in the cache of term holders
+UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
+
+
+@dataclass
+class Labels:
+    """A multi-valued label (tags, locations): each document's keys, as rows of a
+    compressed sparse table (`keys[values[starts[d]:starts[d + 1]]]`)."""
+
+    keys: list[str]  # as indexed: lowercase
+    starts: np.ndarray  # int64, one more than documents
+    values: np.ndarray  # int32 indexes into keys
+
+    def counts(self, docs: np.ndarray) -> np.ndarray:
+        """How many of these documents hold each key."""
+        lo, hi = self.starts[docs], self.starts[docs + 1]
+        lengths = hi - lo
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(len(self.keys), dtype=np.int64)
+        # The positions of all the documents' rows, in one vector: each row's start,
+        # repeated over its length, plus the offset within the row.
+        offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.bincount(self.values[np.repeat(lo, lengths) + offsets], minlength=len(self.keys))
+
+    def row(self, docnum: int) -> list[str]:
+        return [self.keys[k] for k in self.values[self.starts[docnum] : self.starts[docnum + 1]]]
 
 
 @dataclass
 class _Segment:
-    tags: list[list[str]]
-    locations: list[list[str]]
-    days: list[int]
-    kinds: list[str]
-    stories: list[str]
+    tags: Labels
+    locations: Labels
+    days: np.ndarray  # int32 day numbers, 0 when undated
+    kinds: np.ndarray  # int8 codes of KINDS
+    ids: list[str]  # sorted
+    id_docs: np.ndarray  # the document of each id
+
+
+def _labels(reader: Any, field: str, n: int) -> Labels:
+    keys: list[str] = []
+    docs: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    if field in reader.indexed_field_names():
+        for term in reader.lexicon(field):
+            ids = posting_ids(reader, field, term)
+            docs.append(ids)
+            vals.append(np.full(len(ids), len(keys), dtype=np.int32))
+            keys.append(term.decode("utf-8"))
+    if not keys:
+        return Labels([], np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    doc = np.concatenate(docs)
+    val = np.concatenate(vals)
+    order = np.argsort(doc, kind="stable")
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc, minlength=n), out=starts[1:])
+    return Labels(keys, starts, val[order])
 
 
 def _read_segment(reader: Any) -> _Segment:
     n = reader.doc_count_all()
-    fieldnames = set(reader.indexed_field_names())
-
-    def multi(field: str) -> list[list[str]]:
-        table: list[list[str]] = [[] for _ in range(n)]
-        if field in fieldnames:
-            for term in reader.lexicon(field):
-                key = term.decode("utf-8")
-                for d in reader.postings(field, term).all_ids():
-                    table[d].append(key)
-        return table
-
-    def single(field: str) -> list[str]:
-        table = [""] * n
-        if field in fieldnames:
-            for term in reader.lexicon(field):
-                key = term.decode("utf-8")
-                for d in reader.postings(field, term).all_ids():
-                    table[d] = key
-        return table
-
-    def column(name: str) -> list[int]:
-        if not reader.has_column(name):
-            return [0] * n
-        values = reader.column_reader(name)
-        return [values[d] for d in range(n)]
-
+    days = np.zeros(n, dtype=np.int32)
+    if reader.has_column("day"):
+        values = reader.column_reader("day")
+        days[:] = [values[d] for d in range(n)]
+    kinds = np.zeros(n, dtype=np.int8)
+    for code, kind in enumerate(KINDS[1:], 1):
+        kinds[posting_ids(reader, "kind", kind)] = code
+    ids, id_docs = ids_in_order(reader, "id")
     return _Segment(
-        multi("tags"),
-        multi("locations"),
-        column("day"),
-        single("kind"),
-        single("story"),
+        _labels(reader, "tags", n),
+        _labels(reader, "locations", n),
+        days,
+        kinds,
+        ids,
+        id_docs,
     )
 
 
+def _join(parts: list[Labels]) -> Labels:
+    """One table of the segments' tables, keys merged."""
+    index: dict[str, int] = {}
+    starts = [np.zeros(1, dtype=np.int64)]
+    values = []
+    base = 0
+    for part in parts:
+        remap = np.array([index.setdefault(k, len(index)) for k in part.keys], dtype=np.int32)
+        values.append(remap[part.values] if len(part.keys) else part.values)
+        starts.append(part.starts[1:] + base)
+        base += len(part.values)
+    joined = np.concatenate(values) if values else np.zeros(0, dtype=np.int32)
+    return Labels(list(index), np.concatenate(starts), joined)
+
+
 class Tables:
-    """The labels of one index generation, as flat lists indexed by document number."""
+    """The labels of one index generation, by global document number."""
 
     def __init__(self, searcher: Any, cache: dict[str, _Segment]) -> None:
-        self.tags: list[list[str]] = []
-        self.locations: list[list[str]] = []
-        self.days: list[int] = []
-        self.kinds: list[str] = []
-        self.stories: list[str] = []
-        self._names: dict[tuple[str, str], str] = {}
-        self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
-        self._holders: dict[str, frozenset[int]] = {}
-        for segreader, _offset in searcher.reader().leaf_readers():
+        reader = searcher.reader()
+        parts, offsets = [], []
+        for segreader, offset in reader.leaf_readers():
             seg_id = segreader.segment().segment_id()
             if seg_id not in cache:
                 cache[seg_id] = _read_segment(segreader)
-            part = cache[seg_id]
-            self.tags += part.tags
-            self.locations += part.locations
-            self.days += part.days
-            self.kinds += part.kinds
-            self.stories += part.stories
-        dated = [d for d in self.days if d]
-        # The first and last dates in the index: the bounds of open-ended date ranges.
-        self.first_day = day_to_date(min(dated)) if dated else None
-        self.last_day = day_to_date(max(dated)) if dated else None
+            parts.append(cache[seg_id])
+            offsets.append(offset)
+        n = reader.doc_count_all()
+        self.size = n
+        self.live = np.ones(n, dtype=bool)
+        for segreader, offset in reader.leaf_readers():
+            deleted = list(segreader.segment().deleted_docs())
+            if deleted:
+                self.live[np.asarray(deleted, dtype=np.int64) + offset] = False
+        self.tags = _join([p.tags for p in parts])
+        self.locations = _join([p.locations for p in parts])
+        cat = (lambda a: np.concatenate(a)) if parts else (lambda a: np.zeros(0, np.int32))
+        self.days = cat([p.days for p in parts]).astype(np.int32)
+        self.kinds = cat([p.kinds for p in parts]).astype(np.int8)
+        self.years = np.zeros(n, dtype=np.int16)
+        dated = np.flatnonzero(self.days)
+        self.years[dated] = [dt.date.fromordinal(d).year for d in self.days[dated].tolist()]
+        self._orders = self._date_orders(parts, offsets)
+        self._names: dict[tuple[str, str], str] = {}
+        self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
+        self._holders: dict[str, np.ndarray] = {}
+        self._held = 0
+        self.matcher: Any = None  # this generation's match sets (matching.py)
 
-    def facets(self, docnums: Any, searcher: Any) -> dict[str, list[dict[str, Any]]]:
-        """Counts of tags, locations, years and kinds over these documents (`searcher`:
-        the caller's, of this generation; searchers are not shared between threads)."""
-        docnums = list(docnums)
-        tags = Counter(chain.from_iterable(map(self.tags.__getitem__, docnums)))
-        locations = Counter(chain.from_iterable(map(self.locations.__getitem__, docnums)))
-        days = Counter(map(self.days.__getitem__, docnums))
-        kinds = Counter(map(self.kinds.__getitem__, docnums))
-        years: Counter[int] = Counter()
-        for day, count in days.items():
-            date = day_to_date(day)
-            if date is not None:
-                years[date.year] += count
+    def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
+        """Every document in the order of sort=-date and of sort=date: by day (undated
+        last in both), then by id."""
+        by_id = heapq.merge(
+            *[
+                zip(p.ids, (p.id_docs + off).tolist(), strict=True)
+                for p, off in zip(parts, offsets, strict=True)
+            ]
+        )
+        id_rank = np.zeros(self.size, dtype=np.int64)
+        id_rank[[d for _, d in by_id]] = np.arange(self.size)
+        undated = self.days == 0
+        newest = np.where(undated, UNDATED, -self.days.astype(np.int64))
+        oldest = np.where(undated, UNDATED, self.days.astype(np.int64))
         return {
-            "tags": self._labelled(tags, "tags", searcher),
-            "locations": self._labelled(locations, "locations", searcher),
-            "year": [
-                {"value": str(y), "count": c}
-                for y, c in sorted(years.items(), key=lambda i: (-i[1], -i[0]))[:FACET_SIZE]
-            ],
-            "kind": [{"value": k, "count": c} for k, c in kinds.most_common() if k],
+            "-date": np.lexsort((id_rank, newest)),
+            "date": np.lexsort((id_rank, oldest)),
         }
 
-    def _labelled(self, counts: Counter[str], facet: str, searcher: Any) -> list[dict[str, Any]]:
-        top = sorted(counts.items(), key=lambda i: (-i[1], i[0]))[:FACET_SIZE]
-        return [{"value": self.label(facet, key, searcher), "count": c} for key, c in top]
+    def ordered(self, mask: np.ndarray, sort: str, start: int, stop: int) -> list[int]:
+        """The documents of the mask in a date order, from position start to stop."""
+        order = self._orders[sort]
+        return order[mask[order]][start:stop].tolist()
 
-    def holders(self, term: str, searcher: Any) -> frozenset[int]:
-        """The documents holding a text term in any text field. "Related" asks for the
-        same distinctive terms again and again (a story's names and places); reading
-        their postings was half its time."""
+    def days_between(self, first: dt.date | None, last: dt.date | None) -> np.ndarray:
+        """The documents dated from first to last (inclusive; None: open)."""
+        lo = first.toordinal() if first else 1
+        hi = last.toordinal() if last else dt.date.max.toordinal()
+        return (self.days >= lo) & (self.days <= hi)
+
+    def facets(self, mask: np.ndarray, searcher: Any) -> dict[str, list[dict[str, Any]]]:
+        """Counts of tags, locations, years and kinds over the documents of the mask
+        (`searcher`: the caller's, of this generation, for the labels' spellings)."""
+        docs = np.flatnonzero(mask)
+        years = np.bincount(self.years[docs], minlength=1)
+        years[0] = 0  # undated
+        kinds = np.bincount(self.kinds[docs], minlength=len(KINDS))
+        return {
+            "tags": self._labelled(self.tags, docs, "tags", searcher),
+            "locations": self._labelled(self.locations, docs, "locations", searcher),
+            "year": [
+                {"value": str(y), "count": int(years[y])}
+                for y in sorted(np.flatnonzero(years).tolist(), key=lambda y: (-years[y], -y))[
+                    :FACET_SIZE
+                ]
+            ],
+            "kind": [
+                {"value": KINDS[k], "count": int(kinds[k])}
+                for k in sorted(range(1, len(KINDS)), key=lambda k: (-kinds[k], KINDS[k]))
+                if kinds[k]
+            ],
+        }
+
+    def _labelled(
+        self, labels: Labels, docs: np.ndarray, facet: str, searcher: Any
+    ) -> list[dict[str, Any]]:
+        counts = labels.counts(docs)
+        held = np.flatnonzero(counts)
+        if len(held) > FACET_SIZE:  # every key tied with the last one shown, then sorted
+            floor = np.partition(counts[held], len(held) - FACET_SIZE)[len(held) - FACET_SIZE]
+            held = held[counts[held] >= floor]
+        top = sorted(held.tolist(), key=lambda k: (-counts[k], labels.keys[k]))[:FACET_SIZE]
+        return [
+            {"value": self.label(facet, labels.keys[k], searcher), "count": int(counts[k])}
+            for k in top
+        ]
+
+    def holders(self, term: str, searcher: Any) -> np.ndarray:
+        """The documents holding a text term in any text field (sorted, unique). "Related"
+        asks for the same distinctive terms again and again (a story's names and places);
+        reading their postings was half its time."""
         found = self._holders.get(term)
         if found is None:
-            ids: set[int] = set()
-            for field in TEXT_FIELDS:
-                with contextlib.suppress(TermNotFound):
-                    ids.update(searcher.postings(field, term).all_ids())
-            found = frozenset(ids)
-            if len(self._holders) >= HOLDERS_CACHED:
+            parts = [
+                posting_ids(segreader, field, term) + offset
+                for segreader, offset in searcher.reader().leaf_readers()
+                for field in TEXT_FIELDS
+            ]
+            ids = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+            found = ids[self.live[ids]]
+            if self._held + len(found) > HOLDERS_CACHED:
                 self._holders.clear()  # rare; a plain reset keeps the memory bounded
+                self._held = 0
             self._holders[term] = found
+            self._held += len(found)
         return found
 
     def label(self, facet: str, key: str, searcher: Any) -> str:
@@ -143,10 +244,11 @@ class Tables:
         name = self._names.get((facet, key))
         if name is None:
             name = key
-            postings = searcher.postings(facet, key)
-            if postings.is_active():
-                stored = stored_dict(searcher.stored_fields(postings.id()))
-                name = next((v for v in stored.get(facet, []) if v.lower() == key), key)
+            with contextlib.suppress(Exception):
+                postings = searcher.postings(facet, key)
+                if postings.is_active():
+                    stored = stored_dict(searcher.stored_fields(postings.id()))
+                    name = next((v for v in stored.get(facet, []) if label_key(v) == key), key)
             self._names[(facet, key)] = name
         return name
 

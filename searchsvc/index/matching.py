@@ -1,0 +1,150 @@
+"""Which documents a query and its filters match: exactly, as sets, without scoring.
+
+Totals and facets are counted from these sets, never from the scored pass: Whoosh's
+collectors stop visiting the documents that can no longer reach the page (a union matcher
+drops the fields whose scores are too low), which left up to half of the matches out of
+the totals. Here every node of the compiled query is a boolean mask over the generation's
+document numbers: a term is its posting list; AND, OR and NOT are mask operations; a
+phrase is checked by Whoosh's phrase matcher among the documents holding all its words;
+a prefix, wildcard or fuzzy term is the union of the words it expands to (at most
+`search.max_expansions`); a date range compares the day table.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from whoosh import query as wq
+
+from searchsvc.index.schema import DayRange, label_key
+from searchsvc.index.tables import KINDS, Tables
+from searchsvc.index.whoosh_compat import posting_ids
+from searchsvc.query import Filters
+
+TERMS_CACHED = 4096  # posting lists kept per generation (popular queries repeat)
+
+_MULTI = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange, wq.Variations)
+
+
+class Matcher:
+    """Match sets over one index generation. Thread-safe; one per generation."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self._lock = threading.Lock()
+        self._terms: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+    def term(self, searcher: Any, field: str, text: str) -> np.ndarray:
+        """The live documents holding a term, as sorted global document numbers."""
+        key = (field, text)
+        with self._lock:
+            found = self._terms.get(key)
+            if found is not None:
+                self._terms.move_to_end(key)
+                return found
+        parts = [
+            posting_ids(segreader, field, text) + offset
+            for segreader, offset in searcher.reader().leaf_readers()
+        ]
+        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        found = ids[self.tables.live[ids]]
+        with self._lock:
+            self._terms[key] = found
+            if len(self._terms) > TERMS_CACHED:
+                self._terms.popitem(last=False)
+        return found
+
+    def _mask(self, ids: np.ndarray) -> np.ndarray:
+        mask = np.zeros(self.tables.size, dtype=bool)
+        mask[ids] = True
+        return mask
+
+    def query(self, searcher: Any, q: Any) -> np.ndarray:
+        """The documents a compiled query matches, as a mask."""
+        t = self.tables
+        if isinstance(q, wq.Term):
+            return self._mask(self.term(searcher, q.fieldname, _text(q.text)))
+        if isinstance(q, DayRange):
+            return t.live & t.days_between(q.start, q.end)
+        if isinstance(q, wq.Every):
+            return t.live.copy()
+        if isinstance(q, wq.Not):
+            return t.live & ~self.query(searcher, q.query)
+        if isinstance(q, wq.AndNot):
+            return self.query(searcher, q.a) & ~self.query(searcher, q.b)
+        if isinstance(q, wq.AndMaybe):
+            return self.query(searcher, q.a)
+        if isinstance(q, wq.Require):
+            return self.query(searcher, q.a) & self.query(searcher, q.b)
+        if isinstance(q, wq.And | wq.Or | wq.DisjunctionMax):
+            masks = [self.query(searcher, c) for c in q.children()]
+            if not masks:
+                return np.zeros(t.size, dtype=bool)
+            op = np.logical_and if isinstance(q, wq.And) else np.logical_or
+            return op.reduce(masks) if len(masks) > 1 else masks[0]
+        if isinstance(q, _MULTI):
+            mask = np.zeros(t.size, dtype=bool)
+            for field, text in q.expanded_terms(searcher.reader()):
+                mask[self.term(searcher, field, _text(text))] = True
+            return mask
+        if isinstance(q, wq.Phrase):
+            return self._phrase(searcher, q)
+        if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+            return np.zeros(t.size, dtype=bool)
+        # Anything else the parser may make: Whoosh's own matcher, every match.
+        return self._mask(np.fromiter(searcher.docs_for_query(q), dtype=np.int64))
+
+    def _phrase(self, searcher: Any, q: Any) -> np.ndarray:
+        words = [_text(w) for w in q.words]
+        candidates = self._mask(self.term(searcher, q.fieldname, words[0]))
+        for w in words[1:]:
+            candidates &= self._mask(self.term(searcher, q.fieldname, w))
+        if not candidates.any():
+            return candidates
+        # Whoosh's phrase matcher checks positions; restricted to the candidates, so that
+        # a phrase of common words costs what its rare combination does.
+        found = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
+        return self._mask(found) & candidates
+
+    def filters(self, searcher: Any, filters: Filters) -> np.ndarray | None:
+        """The documents the filters let through; None when there are none."""
+        if not filters:
+            return None
+        t = self.tables
+        mask = t.live.copy()
+        for field, values in (
+            ("tags", filters.tags),
+            ("locations", filters.locations),
+            ("story", filters.stories),
+        ):
+            for value in values:
+                key = label_key(value) if field != "story" else value.lower()
+                mask &= self._mask(self.term(searcher, field, key))
+        for kind in filters.kinds:
+            mask &= t.kinds == KINDS.index(kind)
+        if filters.date_from or filters.date_to:
+            mask &= t.days_between(filters.date_from, filters.date_to)
+        return mask
+
+
+def _text(text: str | bytes) -> str:
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def positive_leaves(q: Any) -> list[Any]:
+    """The leaves that add to a document's score: everything but what is negated, the
+    date ranges, and the nothing-matchers. Their union, scored, ranks the documents of a
+    match set (for the documents of the set, it is the score of the query itself: AND
+    and OR both add up their matching children)."""
+    if isinstance(q, wq.Not):
+        return []
+    if isinstance(q, wq.AndNot):
+        return positive_leaves(q.a)
+    if isinstance(q, DayRange | wq.Every) or q is wq.NullQuery:
+        return []
+    if q.is_leaf() or isinstance(q, wq.Phrase):
+        return [q]
+    return [leaf for child in q.children() for leaf in positive_leaves(child)]
