@@ -1,4 +1,5 @@
-"""The dev corpus for benchmarks: ../shared/corpus/dev-content.tar.gz, unpacked once."""
+"""The corpora for benchmarks, unpacked once: `dev` (../shared/corpus/dev-content.tar.gz,
+25k files, three years) and `archive` (archive-content.tar.gz, 103k files, twelve years)."""
 
 from __future__ import annotations
 
@@ -11,22 +12,29 @@ from pathlib import Path
 
 log = logging.getLogger("bench")
 
-ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev-content.tar.gz"
-UNPACKED = Path(tempfile.gettempdir()) / "searchsvc-bench" / "corpus"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPORA = {"dev": "dev-content.tar.gz", "archive": "archive-content.tar.gz"}
+BENCH = Path(tempfile.gettempdir()) / "searchsvc-bench"
+UNPACKED = BENCH / "corpus"  # the dev corpus (kept where earlier runs unpacked it)
 
 
-def corpus(fresh: bool = False) -> Path:
-    """The content root of the unpacked corpus (a pristine copy, unpacked if needed)."""
-    root = UNPACKED / "content"
-    if fresh and UNPACKED.exists():
-        shutil.rmtree(UNPACKED)
+def unpacked(name: str = "dev") -> Path:
+    return UNPACKED if name == "dev" else BENCH / name
+
+
+def corpus(name: str = "dev", fresh: bool = False) -> Path:
+    """The content root of an unpacked corpus (a pristine copy, unpacked if needed)."""
+    tarball, where = SHARED / CORPORA[name], unpacked(name)
+    root = where / "content"
+    if fresh and where.exists():
+        shutil.rmtree(where)
     if not root.is_dir():
-        if not ARCHIVE.exists():
-            raise SystemExit(f"no corpus at {ARCHIVE}: ../shared must be beside the project")
-        log.info("unpacking %s", ARCHIVE)
-        UNPACKED.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(ARCHIVE) as tar:
-            tar.extractall(UNPACKED, filter="data")
+        if not tarball.exists():
+            raise SystemExit(f"no corpus at {tarball}: ../shared must be beside the project")
+        log.info("unpacking %s", tarball)
+        where.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(tarball) as tar:
+            tar.extractall(where, filter="data")
     return root
 
 

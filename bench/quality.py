@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import UNPACKED, corpus, table
@@ -282,16 +284,14 @@ def tune_related(config: Config, truth: dict[str, str], sample: list[str]) -> Co
         )
         scores = []
         for story, found in gathered:
-            window = [
-                c
-                for c in found
-                if c.days_apart is None
-                or c.days_apart <= 3 * scale
-                or c.words
-                or c.tags
-                or c.story
-                or c.linked
-            ]
+            window = found.select(
+                np.isnan(found.days_apart)
+                | (found.days_apart <= 3 * scale)
+                | (found.words > 0)
+                | (found.tags > 0)
+                | found.story
+                | found.linked
+            )
             hits = [doc_id_of(d) for _, d in rel.rank(window, weights, 10)]
             scores.append(precision(hits, story, truth))
         p = statistics.mean(scores)

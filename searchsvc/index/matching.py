@@ -12,50 +12,29 @@ a prefix, wildcard or fuzzy term is the union of the words it expands to (at mos
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import copy
 from typing import Any
 
 import numpy as np
 from whoosh import query as wq
+from whoosh.reading import TermNotFound
 
 from searchsvc.index.schema import DayRange, label_key
 from searchsvc.index.tables import KINDS, Tables
-from searchsvc.index.whoosh_compat import posting_ids
 from searchsvc.query import Filters
-
-TERMS_CACHED = 4096  # posting lists kept per generation (popular queries repeat)
 
 _MULTI = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange, wq.Variations)
 
 
 class Matcher:
-    """Match sets over one index generation. Thread-safe; one per generation."""
+    """Match sets over one index generation, from its tables (and their cache of
+    posting lists)."""
 
     def __init__(self, tables: Tables) -> None:
         self.tables = tables
-        self._lock = threading.Lock()
-        self._terms: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     def term(self, searcher: Any, field: str, text: str) -> np.ndarray:
-        """The live documents holding a term, as sorted global document numbers."""
-        key = (field, text)
-        with self._lock:
-            found = self._terms.get(key)
-            if found is not None:
-                self._terms.move_to_end(key)
-                return found
-        parts = [
-            posting_ids(segreader, field, text) + offset
-            for segreader, offset in searcher.reader().leaf_readers()
-        ]
-        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        found = ids[self.tables.live[ids]]
-        with self._lock:
-            self._terms[key] = found
-            if len(self._terms) > TERMS_CACHED:
-                self._terms.popitem(last=False)
-        return found
+        return self.tables.term(searcher, field, text)
 
     def _mask(self, ids: np.ndarray) -> np.ndarray:
         mask = np.zeros(self.tables.size, dtype=bool)
@@ -98,16 +77,19 @@ class Matcher:
         return self._mask(np.fromiter(searcher.docs_for_query(q), dtype=np.int64))
 
     def _phrase(self, searcher: Any, q: Any) -> np.ndarray:
+        """The documents holding all the words, then their positions read there only:
+        a phrase of common words costs what their rare combination does."""
         words = [_text(w) for w in q.words]
         candidates = self._mask(self.term(searcher, q.fieldname, words[0]))
         for w in words[1:]:
             candidates &= self._mask(self.term(searcher, q.fieldname, w))
-        if not candidates.any():
-            return candidates
-        # Whoosh's phrase matcher checks positions; restricted to the candidates, so that
-        # a phrase of common words costs what its rare combination does.
-        found = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
-        return self._mask(found) & candidates
+        docnums = np.flatnonzero(candidates).tolist()
+        if q.slop != 1 or len(words) < 2:  # not made by our parser; Whoosh knows how
+            found = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
+            return self._mask(found) & candidates
+        return self._mask(
+            np.asarray(sorted(phrase_docs(searcher, q.fieldname, words, docnums)), dtype=np.int64)
+        )
 
     def filters(self, searcher: Any, filters: Filters) -> np.ndarray | None:
         """The documents the filters let through; None when there are none."""
@@ -132,6 +114,52 @@ class Matcher:
 
 def _text(text: str | bytes) -> str:
     return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def phrase_docs(searcher: Any, field: str, words: list[str], docnums: list[int]) -> set[int]:
+    """Which of these documents (sorted) hold the words as a phrase in the field, read
+    from the positions of the words' postings at just these documents."""
+    found: set[int] = set()
+    try:
+        matchers = [searcher.postings(field, w) for w in words]
+    except TermNotFound:
+        return found
+    for d in docnums:
+        positions = []
+        for m in matchers:
+            if m.is_active() and m.id() < d:
+                m.skip_to(d)
+            if not m.is_active() or m.id() != d:
+                break
+            positions.append(set(m.value_as("positions")))
+        else:
+            rest = positions[1:]
+            if any(all(p + k in ps for k, ps in enumerate(rest, 1)) for p in positions[0]):
+                found.add(d)
+    return found
+
+
+def scoring_query(q: Any) -> Any:
+    """The query that ranks the documents of a match set: the query without what never
+    adds to a score (date ranges, Every), which the match set enforces anyway; None if
+    nothing is left. Its matches within the set are scored; the rest of the set follows
+    them unscored."""
+    if isinstance(q, DayRange | wq.Every) or q is wq.NullQuery:
+        return None
+    if isinstance(q, wq.Not):
+        inner = scoring_query(q.query)
+        return None if inner is None else wq.Not(inner)
+    if isinstance(q, wq.AndNot | wq.AndMaybe | wq.Require):
+        a, b = scoring_query(q.a), scoring_query(q.b)
+        return a if a is None or b is None else type(q)(a, b)
+    if isinstance(q, wq.And | wq.Or | wq.DisjunctionMax):
+        kept = [c for c in map(scoring_query, q.children()) if c is not None]
+        if len(kept) <= 1:
+            return kept[0] if kept else None
+        out = copy.copy(q)
+        out.subqueries = kept
+        return out
+    return q
 
 
 def positive_leaves(q: Any) -> list[Any]:

@@ -19,13 +19,11 @@ over the same terms takes tens.
 
 from __future__ import annotations
 
-import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
-from whoosh.reading import TermNotFound
 
 from searchsvc.config import RelatedConfig
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_dict
@@ -35,13 +33,6 @@ from searchsvc.query import Hit, lead_snippet
 KEY_TERMS = 12
 COMMON_SHARE = 0.05
 TEXT_CHARS = 2000  # a term in more than this share of documents is not distinctive
-
-
-def _ids(searcher: Any, field: str, term: str) -> list[int]:
-    try:
-        return list(searcher.postings(field, term).all_ids())
-    except TermNotFound:
-        return []
 
 
 def key_terms(
@@ -67,102 +58,100 @@ def key_terms(
     return scored[:limit]
 
 
-@dataclass(slots=True)
-class Candidate:
-    """A possible relative of a document, and the evidence for it."""
+@dataclass
+class Candidates:
+    """The possible relatives of a document and the evidence for each, as columns."""
 
-    docnum: int
-    day: int  # its date as a day number, 0 when unknown
-    words: float  # share of the document's key-term weight it holds
-    days_apart: int | None  # None when either date is unknown
-    places: float  # share of the document's places it shares
-    tags: float  # share of the document's tags it shares
-    story: bool  # same story
-    linked: bool  # one lists the other in its Related list
+    docnums: np.ndarray  # int64
+    days: np.ndarray  # int64 day numbers, 0 when unknown
+    words: np.ndarray  # share of the document's key-term weight each holds
+    days_apart: np.ndarray  # float, NaN when either date is unknown
+    places: np.ndarray  # share of the document's places each shares
+    tags: np.ndarray  # share of the document's tags each shares
+    story: np.ndarray  # bool: same story
+    linked: np.ndarray  # bool: one lists the other in its Related list
 
-    def score(self, w: RelatedConfig) -> float:
+    def __len__(self) -> int:
+        return len(self.docnums)
+
+    def select(self, keep: np.ndarray) -> Candidates:
+        return Candidates(*(getattr(self, f.name)[keep] for f in fields(self)))
+
+    def scores(self, w: RelatedConfig) -> np.ndarray:
         s = w.words * self.words + w.locations * self.places + w.tags * self.tags
-        if self.days_apart is not None:
-            s += w.time * math.exp(-self.days_apart / w.time_scale_days)
-        if self.story:
-            s += w.story
-        if self.linked:
-            s += w.links
+        s += w.story * self.story + w.links * self.linked
+        known = ~np.isnan(self.days_apart)
+        s[known] += w.time * np.exp(-self.days_apart[known] / w.time_scale_days)
         return s
 
 
 def candidates(
     searcher: Any, tables: Tables, doc: dict[str, Any], window_days: float
-) -> list[Candidate]:
+) -> Candidates:
     """Every event that shares a distinctive word, a tag, the story or a Related link with
-    the document, or one of its places within `window_days` of its date."""
+    the document, or one of its places within `window_days` of its date. Counted in
+    arrays over all documents: a story's events share hundreds of candidates, which
+    Python objects made the larger part of the time."""
+    n = tables.size
     self_num = searcher.document_number(id=doc["id"])
     # The start of a long body is enough to know what a text is about.
     text = "\n".join((doc.get(f) or "")[:TEXT_CHARS] for f in ("title", "summary", "body"))
 
     terms = key_terms(searcher, text, dfs=tables.dfs)
     total = sum(w for _, w in terms) or 1.0
-    words: dict[int, float] = {}
+    words = np.zeros(n)
     for term, weight in terms:
-        share = weight / total
-        for d in tables.holders(term, searcher).tolist():
-            words[d] = words.get(d, 0.0) + share
+        words[tables.holders(term, searcher)] += weight / total
+    found = words > 0
 
-    story = (doc.get("story") or "").lower()
-    same_story = set(_ids(searcher, "story", story)) if story else set()
-    linked = set(_ids(searcher, "links", doc["id"]))
+    story = np.zeros(n, dtype=bool)
+    if doc.get("story"):
+        story[tables.term(searcher, "story", doc["story"].lower())] = True
+    linked = np.zeros(n, dtype=bool)
+    linked[tables.term(searcher, "links", doc["id"])] = True
     for r in doc.get("related", []):
         num = searcher.document_number(id=r["id"])
         if num is not None:
-            linked.add(num)
+            linked[num] = True
+    found |= story | linked
 
+    days = tables.days.astype(np.int64)
+    day = int(days[self_num]) if self_num is not None else 0
     tags = {label_key(t) for t in doc.get("tags", [])}
     places = {label_key(p) for p in doc.get("locations", [])}
-    days = tables.days
-    day = days[self_num] if self_num is not None else 0
-    found = set(words) | same_story | linked
-    # How many of the document's tags and places each document shares, counted from the
-    # postings: cheaper than intersecting label sets for each of a thousand candidates.
-    shared_tags: dict[int, int] = {}
+    shared_tags = np.zeros(n)
     for tag in tags:
-        for d in _ids(searcher, "tags", tag):
-            shared_tags[d] = shared_tags.get(d, 0) + 1
-    found.update(shared_tags)
-    shared_places: dict[int, int] = {}
+        shared_tags[tables.term(searcher, "tags", tag)] += 1
+    found |= shared_tags > 0
+    shared_places = np.zeros(n)
     for place in places:
-        for d in _ids(searcher, "locations", place):
-            shared_places[d] = shared_places.get(d, 0) + 1
-            if day and days[d] and abs(days[d] - day) <= window_days:
-                found.add(d)
-    found.discard(self_num)
-
-    out = []
-    n_places, n_tags = len(places) or 1, len(tags) or 1
-    event = KINDS.index("event")
-    kinds = tables.kinds
-    for d in found:
-        if kinds[d] != event:
-            continue
-        other = days[d]
-        out.append(
-            Candidate(
-                docnum=d,
-                day=other,
-                words=words.get(d, 0.0),
-                days_apart=abs(other - day) if day and other else None,
-                places=shared_places.get(d, 0) / n_places,
-                tags=shared_tags.get(d, 0) / n_tags,
-                story=d in same_story,
-                linked=d in linked,
-            )
-        )
-    return out
+        shared_places[tables.term(searcher, "locations", place)] += 1
+    if day:
+        near = (days > 0) & (np.abs(days - day) <= window_days)
+        found |= (shared_places > 0) & near
+    if self_num is not None:
+        found[self_num] = False
+    d = np.flatnonzero(found & (tables.kinds == KINDS.index("event")))
+    other = days[d]
+    apart = np.abs(other - day).astype(float)
+    apart[(other == 0) | (day == 0)] = np.nan
+    return Candidates(
+        docnums=d,
+        days=other,
+        words=words[d],
+        days_apart=apart,
+        places=shared_places[d] / (len(places) or 1),
+        tags=shared_tags[d] / (len(tags) or 1),
+        story=story[d],
+        linked=linked[d],
+    )
 
 
-def rank(found: list[Candidate], weights: RelatedConfig, limit: int) -> list[tuple[float, int]]:
+def rank(found: Candidates, weights: RelatedConfig, limit: int) -> list[tuple[float, int]]:
     """The best `limit` candidates as (score, docnum); among equals, the newer first."""
-    scored = ((c.score(weights), c.day, c.docnum) for c in found)
-    return [(score, d) for score, _, d in heapq.nlargest(limit, scored)]
+    scores = found.scores(weights)
+    best = np.lexsort((found.docnums, found.days, scores))[::-1][:limit]
+    return [(float(scores[k]), int(found.docnums[k])) for k in best]
 
 
 def related(
@@ -177,7 +166,7 @@ def related(
     documents the request's filters let through, None for all)."""
     found = candidates(searcher, tables, doc, 3 * weights.time_scale_days)
     if allowed is not None:
-        found = [c for c in found if allowed[c.docnum]]
+        found = found.select(allowed[found.docnums])
     tags = {label_key(t) for t in doc.get("tags", [])}
     return [_hit(searcher, d, score, tags) for score, d in rank(found, weights, limit)]
 

@@ -22,12 +22,11 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
 from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup
-from whoosh.reading import TermNotFound
 
 from searchsvc.config import Config
 from searchsvc.index import related as _related
 from searchsvc.index import state
-from searchsvc.index.matching import Matcher, positive_leaves
+from searchsvc.index.matching import Matcher, phrase_docs, positive_leaves, scoring_query
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, make_schema, stored_dict
 from searchsvc.index.snippets import highlight
 from searchsvc.index.tables import KINDS, TableCache
@@ -269,11 +268,8 @@ class SearchIndex:
         return join(clauses).normalize()
 
     def _matcher(self, searcher: Any) -> Matcher:
-        """The match sets of the searcher's generation (made once per generation)."""
-        tables = self.tables.get(searcher)
-        if tables.matcher is None:
-            tables.matcher = Matcher(tables)
-        return tables.matcher
+        """The match sets of the searcher's generation."""
+        return Matcher(self.tables.get(searcher))
 
     def search(self, req: SearchRequest) -> SearchResult:
         t0 = time.perf_counter()
@@ -294,7 +290,9 @@ class SearchIndex:
             leaves = positive_leaves(q)
             terms = _terms_by_field(leaves, searcher.reader())
             if req.sort == "relevance":
-                page, partial = self._ranked(searcher, matcher, leaves, found, start, stop, req.q)
+                page, partial = self._ranked(
+                    searcher, matcher, q, leaves, found, start, stop, req.q
+                )
             else:
                 page = [(None, d) for d in tables.ordered(found, req.sort, start, stop)]
         else:
@@ -322,20 +320,22 @@ class SearchIndex:
         self,
         searcher: Any,
         matcher: Matcher,
+        q: Any,
         leaves: list[Any],
         found: np.ndarray,
         start: int,
         stop: int,
         text: str,
     ) -> tuple[list[tuple[float | None, int]], bool]:
-        """Positions start to stop of the match set by relevance: the documents its
-        words score, best first (the first RESCORE_WINDOW re-ranked), then those no
-        word scores (a query of NOT, dates or labels only), newest first."""
+        """Positions start to stop of the match set by relevance: the documents the
+        query's words score, best first (the first RESCORE_WINDOW re-ranked), then those
+        no word scores (matched by NOT, a date range or an OR branch of dates only),
+        newest first."""
         ranked: list[tuple[float, int]] = []
         scored = np.zeros_like(found)
         partial = False
-        if leaves:
-            scoring = wq.Or(leaves) if len(leaves) > 1 else leaves[0]
+        scoring = scoring_query(q) if leaves else None
+        if scoring is not None:
             scored = found & matcher.query(searcher, scoring)
             top = _Top(max(stop, RESCORE_WINDOW), scored)
             try:
@@ -371,7 +371,9 @@ class SearchIndex:
         tables = self.tables.get(searcher)
         words = [t.text for t in TEXT_ANALYZER(text)] if _plain_words(text) > 1 else []
         if len(words) > 1 and cfg.phrase_boost:
-            with_phrase = _phrase_docs(searcher, words, sorted(d for _, d in top))
+            docnums = sorted(d for _, d in top)
+            with_phrase = phrase_docs(searcher, "title", words, docnums)
+            with_phrase |= phrase_docs(searcher, "summary", words, docnums)
             top = [(s * (1 + cfg.phrase_boost) if d in with_phrase else s, d) for s, d in top]
         if cfg.source_weight != 1.0:
             source = KINDS.index("source")
@@ -533,31 +535,6 @@ def _plain_words(text: str) -> int:
     if any(w in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE") for w in words):
         return 0
     return len(words)
-
-
-def _phrase_docs(searcher: Any, words: list[str], docnums: list[int]) -> set[int]:
-    """Which of these documents (sorted) hold the words as a phrase in title or summary,
-    read from the positions of the words' postings at just these documents: a Whoosh
-    Phrase query would run over every document holding the words."""
-    found: set[int] = set()
-    for field in ("title", "summary"):
-        try:
-            matchers = [searcher.postings(field, w) for w in words]
-        except TermNotFound:
-            continue
-        for d in docnums:
-            positions = []
-            for m in matchers:
-                if m.is_active() and m.id() < d:
-                    m.skip_to(d)
-                if not m.is_active() or m.id() != d:
-                    break
-                positions.append(set(m.value_as("positions")))
-            else:
-                rest = positions[1:]
-                if any(all(p + k in ps for k, ps in enumerate(rest, 1)) for p in positions[0]):
-                    found.add(d)
-    return found
 
 
 def _check_balanced(text: str) -> None:

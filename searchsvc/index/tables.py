@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import heapq
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from searchsvc.index.whoosh_compat import ids_in_order, posting_ids
 FACET_SIZE = 20
 KINDS = ("", "event", "source")  # kind codes: 0 unknown
 HOLDERS_CACHED = 20_000_000  # document numbers kept in the cache of term holders
+TERMS_CACHED = 4096  # posting lists kept per generation
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 
 
@@ -150,7 +152,8 @@ class Tables:
         self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
         self._holders: dict[str, np.ndarray] = {}
         self._held = 0
-        self.matcher: Any = None  # this generation's match sets (matching.py)
+        self._lock = threading.Lock()
+        self._terms: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 
     def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
@@ -219,19 +222,34 @@ class Tables:
             for k in top
         ]
 
+    def term(self, searcher: Any, field: str, text: str) -> np.ndarray:
+        """The live documents holding a term, as sorted document numbers. The most
+        recently used TERMS_CACHED are kept: popular queries repeat."""
+        key = (field, text)
+        with self._lock:
+            found = self._terms.get(key)
+            if found is not None:
+                self._terms.move_to_end(key)
+                return found
+        parts = [
+            posting_ids(segreader, field, text) + offset
+            for segreader, offset in searcher.reader().leaf_readers()
+        ]
+        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        found = ids[self.live[ids]]
+        with self._lock:
+            self._terms[key] = found
+            if len(self._terms) > TERMS_CACHED:
+                self._terms.popitem(last=False)
+        return found
+
     def holders(self, term: str, searcher: Any) -> np.ndarray:
         """The documents holding a text term in any text field (sorted, unique). "Related"
         asks for the same distinctive terms again and again (a story's names and places);
         reading their postings was half its time."""
         found = self._holders.get(term)
         if found is None:
-            parts = [
-                posting_ids(segreader, field, term) + offset
-                for segreader, offset in searcher.reader().leaf_readers()
-                for field in TEXT_FIELDS
-            ]
-            ids = np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-            found = ids[self.live[ids]]
+            found = np.unique(np.concatenate([self.term(searcher, f, term) for f in TEXT_FIELDS]))
             if self._held + len(found) > HOLDERS_CACHED:
                 self._holders.clear()  # rare; a plain reset keeps the memory bounded
                 self._held = 0
