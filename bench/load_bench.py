@@ -28,9 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import UNPACKED, table
+from corpus import CORPORA, UNPACKED, table
 from query_bench import (
-    QUERY_INDEX,
     indexed_corpus,
     make_prefixes,
     make_queries,
@@ -83,11 +82,12 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--after", type=float, default=10, help="seconds measured after the rebuild")
+    p.add_argument("--corpus", choices=sorted(CORPORA), default="dev")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    root, config = indexed_corpus()
-    index_dir = QUERY_INDEX
+    root, config = indexed_corpus(args.corpus)
+    index_dir = config.index.dir
     index = SearchIndex(config)
     searches, related = make_queries(index, 1000)
     prefixes = make_prefixes(index, 1000)

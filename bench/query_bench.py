@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import UNPACKED, corpus, table
+from corpus import CORPORA, UNPACKED, corpus, table
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex, run_index
@@ -166,10 +166,15 @@ def baseline(index_dir: Path, searches: list[str]) -> list[float]:
 QUERY_INDEX = UNPACKED.parent / "query-ix"
 
 
-def indexed_corpus() -> tuple[Path, Config]:
-    """The dev corpus, indexed (incrementally) into the query benchmarks' index."""
-    root = corpus()
-    config = load_config(env={}, flags={"content.root": str(root), "index.dir": str(QUERY_INDEX)})
+def query_index(name: str = "dev") -> Path:
+    return QUERY_INDEX if name == "dev" else QUERY_INDEX.with_name(f"query-ix-{name}")
+
+
+def indexed_corpus(name: str = "dev") -> tuple[Path, Config]:
+    """A corpus, indexed (incrementally) into the query benchmarks' index."""
+    root = corpus(name)
+    flags = {"content.root": str(root), "index.dir": str(query_index(name))}
+    config = load_config(env={}, flags=flags)
     log.info("indexing: %s", run_index(config, progress=False).lines()[0])
     return root, config
 
@@ -215,14 +220,15 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--seconds", type=float, default=20, help="length of each concurrent run")
     p.add_argument("--only-search", action="store_true", help="skip /related")
+    p.add_argument("--corpus", choices=sorted(CORPORA), default="dev")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    root, config = indexed_corpus()
+    root, config = indexed_corpus(args.corpus)
     index = SearchIndex(config)
     searches, related = make_queries(index, args.queries)
     prefixes = make_prefixes(index, args.queries)
-    server, port = start_server(root, QUERY_INDEX)
+    server, port = start_server(root, config.index.dir)
     try:
         _client((port, searches[:50] + related[:50] + prefixes[:50]))  # warm the workers
         time.sleep(2)  # the vocabulary for /suggest is built in the background at start
@@ -237,7 +243,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
-    base = baseline(QUERY_INDEX, searches)
+    base = baseline(config.index.dir, searches)
 
     def ms(v: float) -> str:
         return f"{v:.1f}"

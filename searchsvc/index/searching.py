@@ -28,6 +28,8 @@ from searchsvc.index import related as _related
 from searchsvc.index import state
 from searchsvc.index.matching import Matcher, phrase_docs, positive_leaves, scoring_query
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, make_schema, stored_dict
+from searchsvc.index.scoring import query_scores
+from searchsvc.index.scoring import top as top_scores
 from searchsvc.index.snippets import highlight
 from searchsvc.index.tables import KINDS, TableCache
 from searchsvc.index.verify import check_checksums, verify
@@ -334,18 +336,23 @@ class SearchIndex:
         ranked: list[tuple[float, int]] = []
         scored = np.zeros_like(found)
         partial = False
-        scoring = scoring_query(q) if leaves else None
-        if scoring is not None:
+        limit = max(stop, RESCORE_WINDOW)
+        scores = query_scores(searcher, matcher.tables, q) if leaves else None
+        if scores is not None:  # terms, AND, OR, NOT: scored in arrays (scoring.py)
+            scored = found
+            ranked = top_scores(scores, scored, limit)
+        elif (scoring := scoring_query(q) if leaves else None) is not None:
+            # Phrases, prefixes, fuzzy terms: Whoosh's matchers score them.
             scored = found & matcher.query(searcher, scoring)
-            top = _Top(max(stop, RESCORE_WINDOW), scored)
+            collector = _Top(limit, scored)
             try:
                 searcher.search_with_collector(
-                    scoring, _Deadline(top, self.config.search.time_limit)
+                    scoring, _Deadline(collector, self.config.search.time_limit)
                 )
             except TimeLimit:
                 partial = True
-            ranked = top.ranked()
-            ranked[:RESCORE_WINDOW] = self._rescore(searcher, ranked[:RESCORE_WINDOW], text)
+            ranked = collector.ranked()
+        ranked[:RESCORE_WINDOW] = self._rescore(searcher, ranked[:RESCORE_WINDOW], text)
         page: list[tuple[float | None, int]] = list(ranked[start:stop])
         n_scored = int(np.count_nonzero(scored))
         if stop > n_scored and not partial:

@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 
 from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
-from searchsvc.index.whoosh_compat import ids_in_order, posting_ids
+from searchsvc.index.whoosh_compat import field_lengths, ids_in_order, posting_ids, postings
 
 FACET_SIZE = 20
 KINDS = ("", "event", "source")  # kind codes: 0 unknown
 HOLDERS_CACHED = 20_000_000  # document numbers kept in the cache of term holders
 TERMS_CACHED = 4096  # posting lists kept per generation
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
+SCORED_FIELDS = (*TEXT_FIELDS, "tags", "locations")  # fields whose lengths BM25F reads
 
 
 @dataclass
@@ -63,6 +64,7 @@ class _Segment:
     kinds: np.ndarray  # int8 codes of KINDS
     ids: list[str]  # sorted
     id_docs: np.ndarray  # the document of each id
+    lengths: dict[str, np.ndarray]  # each scored field's length, as Whoosh's scorer sees it
 
 
 def _labels(reader: Any, field: str, n: int) -> Labels:
@@ -102,6 +104,7 @@ def _read_segment(reader: Any) -> _Segment:
         kinds,
         ids,
         id_docs,
+        {field: field_lengths(reader, field) for field in SCORED_FIELDS},
     )
 
 
@@ -144,6 +147,10 @@ class Tables:
         cat = (lambda a: np.concatenate(a)) if parts else (lambda a: np.zeros(0, np.int32))
         self.days = cat([p.days for p in parts]).astype(np.int32)
         self.kinds = cat([p.kinds for p in parts]).astype(np.int8)
+        self.lengths = {
+            field: cat([p.lengths[field] for p in parts]).astype(np.float64)
+            for field in SCORED_FIELDS
+        }
         self.years = np.zeros(n, dtype=np.int16)
         dated = np.flatnonzero(self.days)
         self.years[dated] = [dt.date.fromordinal(d).year for d in self.days[dated].tolist()]
@@ -223,20 +230,27 @@ class Tables:
         ]
 
     def term(self, searcher: Any, field: str, text: str) -> np.ndarray:
-        """The live documents holding a term, as sorted document numbers. The most
-        recently used TERMS_CACHED are kept: popular queries repeat."""
+        """The live documents holding a term, as sorted document numbers."""
+        return self.postings(searcher, field, text)[0]
+
+    def postings(self, searcher: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's live postings: sorted document numbers, and the term's weight in
+        each. The most recently used TERMS_CACHED are kept: popular queries repeat."""
         key = (field, text)
         with self._lock:
             found = self._terms.get(key)
             if found is not None:
                 self._terms.move_to_end(key)
                 return found
-        parts = [
-            posting_ids(segreader, field, text) + offset
-            for segreader, offset in searcher.reader().leaf_readers()
-        ]
-        ids = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        found = ids[self.live[ids]]
+        ids, weights = [], []
+        for segreader, offset in searcher.reader().leaf_readers():
+            seg_ids, seg_weights = postings(segreader, field, text)
+            ids.append(seg_ids + offset)
+            weights.append(seg_weights)
+        all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        all_weights = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32)
+        live = self.live[all_ids]
+        found = (all_ids[live], all_weights[live])
         with self._lock:
             self._terms[key] = found
             if len(self._terms) > TERMS_CACHED:

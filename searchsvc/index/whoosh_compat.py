@@ -9,35 +9,63 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
+from whoosh.util.numeric import byte_to_length
 
 _EMPTY = np.zeros(0, dtype=np.int32)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
-def posting_ids(segreader: Any, field: str, text: str | bytes) -> np.ndarray:
-    """The document numbers of a term's postings in one segment, deleted documents
-    included (callers mask them), as an array. Whoosh's `all_ids()` steps through a
-    posting list one document at a time in Python (a microsecond each); this reads each
-    block's ids at once."""
+def postings(segreader: Any, field: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A term's postings in one segment as arrays: document numbers (deleted documents
+    included: callers mask them) and weights (the term's frequency in the document).
+    Whoosh's `all_ids()` steps through a posting list one document at a time in Python (a
+    microsecond each); this reads each block at once."""
     try:
         m = segreader.postings(field, text)
     except TermNotFound:
-        return _EMPTY
+        return _EMPTY, _NO_WEIGHTS
     if isinstance(m, FilterMatcher):  # the deletions filter: masked by the caller
         m = m.child
     if not isinstance(m, W3LeafMatcher):
-        return np.fromiter(m.all_ids(), dtype=np.int32)
-    blocks = []
+        ids, weights = [], []
+        while m.is_active():
+            ids.append(m.id())
+            weights.append(m.weight())
+            m.next()
+        return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float32)
+    id_blocks, weight_blocks = [], []
     while m.is_active():
         if m._ids is None:
             m._read_ids()
-        blocks.append(np.asarray(m._ids[m._i :], dtype=np.int32))
+        if m._weights is None:
+            m._read_weights()
+        id_blocks.append(np.asarray(m._ids[m._i :], dtype=np.int32))
+        weight_blocks.append(np.asarray(m._weights[m._i :], dtype=np.float32))
         m._next_block()
-    if not blocks:
-        return _EMPTY
-    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    if not id_blocks:
+        return _EMPTY, _NO_WEIGHTS
+    return np.concatenate(id_blocks), np.concatenate(weight_blocks)
+
+
+def posting_ids(segreader: Any, field: str, text: str | bytes) -> np.ndarray:
+    """The document numbers of a term's postings in one segment (see `postings`)."""
+    return postings(segreader, field, text)[0]
+
+
+_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+
+
+def field_lengths(segreader: Any, field: str) -> np.ndarray:
+    """Each document's length of a field, as Whoosh's scorers read it (a byte that
+    encodes the length approximately; 0 where the field is empty)."""
+    n = segreader.doc_count_all()
+    column = segreader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    if column is None:
+        return np.zeros(n)
+    return _LENGTHS[np.fromiter((column[d] for d in range(n)), dtype=np.uint8, count=n)]
 
 
 def ids_in_order(segreader: Any, field: str) -> tuple[list[str], np.ndarray]:
