@@ -156,43 +156,64 @@ def lead_snippet(text: str) -> str:
     return escape(text, quote=False)
 
 
+DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
+# The same shape as a JSON Schema pattern for the OpenAPI document: years 0001-9999, months
+# 1-12 and days 1-31 (a day past the month's end, such as 2013-02-30, is still a 400).
+DATE_PATTERN = (
+    r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+    r"(-(0?[1-9]|1[0-2])(-(0?[1-9]|[12][0-9]|3[01]))?)?$"
+)
+
+
 def parse_date_bound(value: str, end: bool, param: str) -> dt.date:
-    """`2013`, `2013-01` or `2013-01-21`; a year or month is taken whole (inclusive)."""
-    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value.strip())
+    """`2013`, `2013-01` or `2013-01-21` (ASCII digits; years 0001-9999); a year or month
+    is taken whole (inclusive): its first day, or with `end` its last."""
+    m = DATE_RE.fullmatch(value.strip())
     if not m:
-        raise QueryError(f"{param}={value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", param)
-    year, month, day = int(m[1]), m[2], m[3]
-    try:
-        if month is None:
-            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
-        if day is None:
-            last = calendar.monthrange(year, int(month))[1]
-            return dt.date(year, int(month), last if end else 1)
-        return dt.date(year, int(month), int(day))
-    except (ValueError, calendar.IllegalMonthError):
-        raise QueryError(f"{param}={value!r} is not a real date", param) from None
+        raise QueryError(
+            f"{param}={value[:40]!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", param
+        )
+    year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+    if not (1 <= year <= 9999 and (m[2] is None or 1 <= month <= 12)):
+        raise QueryError(
+            f"{param}={value[:40]!r} is not a real date (years 0001-9999, months 1-12)", param
+        )
+    if m[2] is None:
+        return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
+    last = calendar.monthrange(year, month)[1]
+    if m[3] is None:
+        return dt.date(year, month, last if end else 1)
+    if not 1 <= day <= last:
+        raise QueryError(f"{param}={value[:40]!r} is not a real date", param)
+    return dt.date(year, month, day)
 
 
-def _int(params: Mapping[str, Sequence[str]], name: str, default: int, lo: int, hi: int) -> int:
-    values = params.get(name) or []
-    if not values:
-        return default
-    if len(values) > 1:
-        raise QueryError(f"{name} is given {len(values)} times; give it once", name)
-    raw = values[0].strip()
-    if not re.fullmatch(r"[+]?\d{1,9}", raw):
-        raise QueryError(f"{name}={values[0][:40]!r} is not a whole number", name)
-    value = int(raw)
-    if not lo <= value <= hi:
-        raise QueryError(f"{name}={value} is out of range: use {lo} to {hi}", name)
-    return value
-
-
-def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+def _raw(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The one value of a parameter as sent, None when not given."""
     values = params.get(name) or []
     if len(values) > 1:
         raise QueryError(f"{name} is given {len(values)} times; give it once", name)
     return values[0] if values else None
+
+
+def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The one value of a parameter, stripped; None when not given or empty (`page=`):
+    an empty value means "not given", as for every parameter."""
+    return (_raw(params, name) or "").strip() or None
+
+
+def _int(params: Mapping[str, Sequence[str]], name: str, default: int, lo: int, hi: int) -> int:
+    raw = _one(params, name)
+    if raw is None:
+        return default
+    # ASCII digits only: str.isdigit() and \d also take "²" and "٣", which int() refuses
+    # or reads as another number.
+    if not re.fullmatch(r"[+]?[0-9]{1,9}", raw):
+        raise QueryError(f"{name}={raw[:40]!r} is not a whole number", name)
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise QueryError(f"{name}={value} is out of range: use {lo} to {hi}", name)
+    return value
 
 
 def _text(value: str, name: str, limit: int) -> str:
@@ -231,8 +252,8 @@ def filters_from_params(params: Mapping[str, Sequence[str]]) -> Filters:
 
 def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfig) -> SearchRequest:
     """Validate query parameters (as lists of strings, like a query string) into a request."""
-    q = _text(_one(params, "q") or "", "q", config.max_query_chars).strip()
-    sort = (_one(params, "sort") or "relevance").strip()
+    q = _text(_raw(params, "q") or "", "q", config.max_query_chars).strip()
+    sort = _one(params, "sort") or "relevance"
     if sort not in SORTS:
         raise QueryError(f"sort={sort[:40]!r} is unknown: use one of {', '.join(SORTS)}", "sort")
     return SearchRequest(
@@ -246,13 +267,13 @@ def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfi
 
 def suggest_from_params(params: Mapping[str, Sequence[str]]) -> SuggestRequest:
     """Validate the parameters of a completions request."""
-    fmt = (_one(params, "format") or "json").strip()
+    fmt = _one(params, "format") or "json"
     if fmt not in SUGGEST_FORMATS:
         raise QueryError(
             f"format={fmt[:40]!r} is unknown: use one of {', '.join(SUGGEST_FORMATS)}", "format"
         )
     return SuggestRequest(
-        q=_text(_one(params, "q") or "", "q", MAX_SUGGEST_CHARS),
+        q=_text(_raw(params, "q") or "", "q", MAX_SUGGEST_CHARS),
         limit=_int(params, "limit", 8, 1, MAX_SUGGEST),
         format=fmt,
     )
