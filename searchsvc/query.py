@@ -157,12 +157,26 @@ def lead_snippet(text: str) -> str:
 
 
 DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
-# The same shape as a JSON Schema pattern for the OpenAPI document: years 0001-9999, months
-# 1-12 and days 1-31 (a day past the month's end, such as 2013-02-30, is still a 400).
-DATE_PATTERN = (
-    r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
-    r"(-(0?[1-9]|1[0-2])(-(0?[1-9]|[12][0-9]|3[01]))?)?$"
-)
+
+
+def _date_pattern() -> str:
+    """What parse_date_bound accepts (before stripping spaces), as one regular expression
+    for the OpenAPI document: years 0001-9999, real months and real days, 29 February in
+    leap years only. tests/test_openapi.py checks the two agree."""
+    year = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+    leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+    month = "(0?[1-9]|1[0-2])"
+    day = (
+        "((0?[13578]|1[02])-(0?[1-9]|[12][0-9]|3[01])"
+        "|(0?[469]|11)-(0?[1-9]|[12][0-9]|30)"
+        "|0?2-(0?[1-9]|1[0-9]|2[0-8]))"
+    )
+    return f"^({year}(-{month})?|{year}-{day}|{leap}-0?2-29)$"
+
+
+DATE_PATTERN = _date_pattern()
+# Text a client sends: no control characters but tab, newline and carriage return.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
 
 
 def parse_date_bound(value: str, end: bool, param: str) -> dt.date:
@@ -226,10 +240,12 @@ def _text(value: str, name: str, limit: int) -> str:
 
 def filters_from_params(params: Mapping[str, Sequence[str]]) -> Filters:
     def many(name: str) -> tuple[str, ...]:
-        values = [v.strip() for v in params.get(name) or [] if v.strip()]
+        values = params.get(name) or []
         if len(values) > MAX_FILTER_VALUES:
             raise QueryError(f"too many {name} values (limit {MAX_FILTER_VALUES})", name)
-        return tuple(_text(v, name, MAX_FILTER_CHARS) for v in values)
+        # Checked as sent, then stripped: empty values mean "not given".
+        stripped = (_text(v, name, MAX_FILTER_CHARS).strip() for v in values)
+        return tuple(v for v in stripped if v)
 
     kinds = many("kind")
     for k in kinds:

@@ -40,9 +40,10 @@ READ_CHUNK = 16 * 1024
 
 def _timeout_answer() -> bytes:
     from searchsvc.web import SECURITY_HEADERS
+    from searchsvc.web.errors import CODES
 
     body = json.dumps(
-        {"error": {"code": "request_timeout", "message": "request not received in time"}}
+        {"error": {"code": CODES[408], "message": "request not received in time"}}
     ).encode()
     headers = "".join(f"{k}: {v}\r\n" for k, v in SECURITY_HEADERS.items())
     return (
