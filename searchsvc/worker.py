@@ -90,8 +90,14 @@ class HeadFirstWorker(ThreadWorker):  # type: ignore[misc]
             # Complete (or too long: the parser answers that with its own error).
             self.poller.unregister(conn.sock)
             del self.reading[conn]
-            conn.init()
-            conn.parser.unreader.unread(bytes(head))
+            try:
+                conn.init()
+                conn.parser.unreader.unread(bytes(head))
+            except Exception:  # never let one connection stop the worker's loop
+                self.log.exception("cannot start reading a request")
+                self.nr_conns -= 1
+                conn.close()
+                return
             conn.data_ready = True
             self._submit(conn)
 
@@ -116,11 +122,13 @@ class HeadFirstWorker(ThreadWorker):  # type: ignore[misc]
         self.nr_conns -= 1
         conn.close()
 
-    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+    def set_accept_enabled(self, enabled: bool) -> None:
         # Accept only while a thread is free: then a connection waits in the kernel's
         # queue for whichever worker can answer it first.
-        free = self.in_flight < self.cfg.threads
-        self.set_accept_enabled(free and self.nr_conns < self.worker_connections)
+        super().set_accept_enabled(enabled and self.in_flight < self.cfg.threads)
+
+    def wait_for_and_dispatch_events(self, timeout: float) -> None:
+        self.set_accept_enabled(self.nr_conns < self.worker_connections)  # (no-op if same)
         super().wait_for_and_dispatch_events(min(timeout, 0.5))
         now = time.monotonic()
         for conn in [c for c, (deadline, _) in self.reading.items() if deadline <= now]:
