@@ -172,7 +172,7 @@ def main() -> None:
         )
     print(table(rows))
     served = load_config().server  # what the server process read (file, environment)
-    kind = "sync" if served.threads == 1 else f"gthread x {served.threads} threads"
+    kind = f"searchsvc.worker, {served.threads} thread{'s' if served.threads > 1 else ''} each"
     print(
         f"\nconcurrency {args.concurrency}, {args.seconds:.0f} s; server: {served.workers} "
         f"gunicorn workers ({kind}); rebuilds at `index.nice` {load_config().index.nice}"

@@ -11,6 +11,7 @@ environment or flags are relative to the working directory.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 import types
@@ -204,6 +205,20 @@ def _apply(
     return config
 
 
+def _list_from_env(raw: str) -> list[Any]:
+    """A list from an environment variable: JSON (`["a", "b"]`) when it starts with `[`,
+    else comma-separated (`a, b`); empty is the empty list."""
+    if raw.strip().startswith("["):
+        try:
+            items = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not a JSON list ({exc.msg}): {raw!r}") from None
+        if not isinstance(items, list):
+            raise ValueError(f"expected a JSON list of strings, got {raw!r}")
+        return [i.strip() if isinstance(i, str) else i for i in items]
+    return [s.strip() for s in raw.split(",") if s.strip()]
+
+
 def _coerce(raw: Any, hint: Any, base: Path, strings: bool) -> Any:
     origin = typing.get_origin(hint)
     if hint is bool:
@@ -236,8 +251,10 @@ def _coerce(raw: Any, hint: Any, base: Path, strings: bool) -> Any:
             return path if path.is_absolute() else base / path
         raise ValueError(f"expected a path, got {raw!r}")
     if origin is tuple:
-        if isinstance(raw, str):
-            items = [s.strip() for s in raw.split(",") if s.strip()] if strings else [raw]
+        if isinstance(raw, str) and strings:
+            items = _list_from_env(raw)
+        elif isinstance(raw, str):
+            items = [raw]
         elif isinstance(raw, list | tuple):
             items = list(raw)
         else:

@@ -161,43 +161,78 @@ def lead_snippet(text: str) -> str:
     return escape(text, quote=False)
 
 
+DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
+
+
+def _date_pattern() -> str:
+    """What parse_date_bound accepts (before stripping spaces), as one regular expression
+    for the OpenAPI document: years 0001-9999, real months and real days, 29 February in
+    leap years only. tests/test_openapi.py checks the two agree."""
+    year = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
+    leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+    month = "(0?[1-9]|1[0-2])"
+    day = (
+        "((0?[13578]|1[02])-(0?[1-9]|[12][0-9]|3[01])"
+        "|(0?[469]|11)-(0?[1-9]|[12][0-9]|30)"
+        "|0?2-(0?[1-9]|1[0-9]|2[0-8]))"
+    )
+    return f"^({year}(-{month})?|{year}-{day}|{leap}-0?2-29)$"
+
+
+DATE_PATTERN = _date_pattern()
+# Text a client sends: no control characters but tab, newline and carriage return.
+TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+
+
 def parse_date_bound(value: str, end: bool, param: str) -> dt.date:
-    """`2013`, `2013-01` or `2013-01-21`; a year or month is taken whole (inclusive)."""
-    m = re.fullmatch(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?", value.strip())
+    """`2013`, `2013-01` or `2013-01-21` (ASCII digits; years 0001-9999); a year or month
+    is taken whole (inclusive): its first day, or with `end` its last."""
+    m = DATE_RE.fullmatch(value.strip())
     if not m:
-        raise QueryError(f"{param}={value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", param)
-    year, month, day = int(m[1]), m[2], m[3]
-    try:
-        if month is None:
-            return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
-        if day is None:
-            last = calendar.monthrange(year, int(month))[1]
-            return dt.date(year, int(month), last if end else 1)
-        return dt.date(year, int(month), int(day))
-    except (ValueError, calendar.IllegalMonthError):
-        raise QueryError(f"{param}={value!r} is not a real date", param) from None
+        raise QueryError(
+            f"{param}={value[:40]!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", param
+        )
+    year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+    if not (1 <= year <= 9999 and (m[2] is None or 1 <= month <= 12)):
+        raise QueryError(
+            f"{param}={value[:40]!r} is not a real date (years 0001-9999, months 1-12)", param
+        )
+    if m[2] is None:
+        return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
+    last = calendar.monthrange(year, month)[1]
+    if m[3] is None:
+        return dt.date(year, month, last if end else 1)
+    if not 1 <= day <= last:
+        raise QueryError(f"{param}={value[:40]!r} is not a real date", param)
+    return dt.date(year, month, day)
 
 
-def _int(params: Mapping[str, Sequence[str]], name: str, default: int, lo: int, hi: int) -> int:
-    values = params.get(name) or []
-    if not values:
-        return default
-    if len(values) > 1:
-        raise QueryError(f"{name} is given {len(values)} times; give it once", name)
-    raw = values[0].strip()
-    if not re.fullmatch(r"[+]?\d{1,9}", raw):
-        raise QueryError(f"{name}={values[0][:40]!r} is not a whole number", name)
-    value = int(raw)
-    if not lo <= value <= hi:
-        raise QueryError(f"{name}={value} is out of range: use {lo} to {hi}", name)
-    return value
-
-
-def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+def _raw(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The one value of a parameter as sent, None when not given."""
     values = params.get(name) or []
     if len(values) > 1:
         raise QueryError(f"{name} is given {len(values)} times; give it once", name)
     return values[0] if values else None
+
+
+def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """The one value of a parameter, stripped; None when not given or empty (`page=`):
+    an empty value means "not given", as for every parameter."""
+    return (_raw(params, name) or "").strip() or None
+
+
+def _int(params: Mapping[str, Sequence[str]], name: str, default: int, lo: int, hi: int) -> int:
+    raw = _one(params, name)
+    if raw is None:
+        return default
+    # ASCII digits only: str.isdigit() and \d also take "²" and "٣", which int() refuses
+    # or reads as another number.
+    if not re.fullmatch(r"[+]?[0-9]{1,9}", raw):
+        raise QueryError(f"{name}={raw[:40]!r} is not a whole number", name)
+    value = int(raw)
+    if not lo <= value <= hi:
+        raise QueryError(f"{name}={value} is out of range: use {lo} to {hi}", name)
+    return value
 
 
 def _text(value: str, name: str, limit: int) -> str:
@@ -210,10 +245,12 @@ def _text(value: str, name: str, limit: int) -> str:
 
 def filters_from_params(params: Mapping[str, Sequence[str]]) -> Filters:
     def many(name: str) -> tuple[str, ...]:
-        values = [v.strip() for v in params.get(name) or [] if v.strip()]
+        values = params.get(name) or []
         if len(values) > MAX_FILTER_VALUES:
             raise QueryError(f"too many {name} values (limit {MAX_FILTER_VALUES})", name)
-        return tuple(_text(v, name, MAX_FILTER_CHARS) for v in values)
+        # Checked as sent, then stripped: empty values mean "not given".
+        stripped = (_text(v, name, MAX_FILTER_CHARS).strip() for v in values)
+        return tuple(v for v in stripped if v)
 
     kinds = many("kind")
     for k in kinds:
@@ -236,8 +273,8 @@ def filters_from_params(params: Mapping[str, Sequence[str]]) -> Filters:
 
 def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfig) -> SearchRequest:
     """Validate query parameters (as lists of strings, like a query string) into a request."""
-    q = _text(_one(params, "q") or "", "q", config.max_query_chars).strip()
-    sort = (_one(params, "sort") or "relevance").strip()
+    q = _text(_raw(params, "q") or "", "q", config.max_query_chars).strip()
+    sort = _one(params, "sort") or "relevance"
     if sort not in SORTS:
         raise QueryError(f"sort={sort[:40]!r} is unknown: use one of {', '.join(SORTS)}", "sort")
     return SearchRequest(
@@ -251,13 +288,13 @@ def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfi
 
 def suggest_from_params(params: Mapping[str, Sequence[str]]) -> SuggestRequest:
     """Validate the parameters of a completions request."""
-    fmt = (_one(params, "format") or "json").strip()
+    fmt = _one(params, "format") or "json"
     if fmt not in SUGGEST_FORMATS:
         raise QueryError(
             f"format={fmt[:40]!r} is unknown: use one of {', '.join(SUGGEST_FORMATS)}", "format"
         )
     return SuggestRequest(
-        q=_text(_one(params, "q") or "", "q", MAX_SUGGEST_CHARS),
+        q=_text(_raw(params, "q") or "", "q", MAX_SUGGEST_CHARS),
         limit=_int(params, "limit", 8, 1, MAX_SUGGEST),
         format=fmt,
     )

@@ -1,10 +1,11 @@
 """`searchsvc serve`: the Flask app under gunicorn, with the scheduler process beside it.
 
-Gunicorn (not the Flask development server) runs `workers` processes. With `threads` = 1
-they are gunicorn's sync workers: a worker takes a connection only when it is free, so the
-kernel's accept queue shares the requests fairly (see config.toml); with more, gthread
-workers of `threads` threads each. Its own answers to malformed requests (an over-long
-request line, bad headers) are rewritten into the API's JSON error shape.
+Gunicorn (not the Flask development server) runs `workers` processes of `threads` threads
+each: `searchsvc.worker.HeadFirstWorker`, gunicorn's gthread worker reading each request
+head in its selector (a slow client costs a socket, not a worker; `timeout` bounds it) and
+taking a connection only while a thread is free, so the kernel's accept queue shares the
+requests fairly (see config.toml). Gunicorn's own answers to malformed requests (an
+over-long request line, bad headers) are rewritten into the API's JSON error shape.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 from searchsvc.config import Config
 from searchsvc.content import ContentError
 from searchsvc.index import IndexBusy, IndexWriteError, index_exists, index_problem, run_index
-from searchsvc.web import create_app
+from searchsvc.web import SECURITY_HEADERS, create_app
 from searchsvc.web.errors import CODES
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,11 @@ def _json_write_error(sock: Any, status_int: int, reason: str, mesg: str) -> Non
     body = json.dumps(
         {"error": {"code": CODES.get(status_int, "error"), "message": reason.lower()}}
     ).encode()
+    headers = "".join(f"{name}: {value}\r\n" for name, value in SECURITY_HEADERS.items())
     head = (
         f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        f"Cache-Control: no-store\r\n{headers}\r\n"
     ).encode()
     gunicorn_util.write_nonblock(sock, head + body)
 
@@ -60,7 +63,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             "bind": f"{s.host}:{s.port}",
             "workers": s.workers,
             "threads": s.threads,
-            "worker_class": "sync",  # gunicorn takes gthread itself when threads > 1
+            "worker_class": "searchsvc.worker.HeadFirstWorker",
+            "keepalive": 0,  # each request through the accept queue (searchsvc/worker.py)
             "timeout": s.timeout,
             "graceful_timeout": 10,
             "limit_request_line": min(8190, s.max_url_bytes),

@@ -200,6 +200,11 @@ def test_unknown_things(server):
 def test_overlong_request_line_is_414_in_the_error_shape(server):
     r = requests.get(server.url + "/search?q=" + "x" * 9000, timeout=10)
     assert_error(r, 414)
+    # Written by gunicorn, not Flask: the same headers as every other answer.
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert r.headers["Content-Security-Policy"].startswith("default-src 'none'")
+    assert "xxxx" not in r.text  # the input is not echoed
 
 
 def test_health_and_stats(server):

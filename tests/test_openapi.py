@@ -7,6 +7,18 @@ import re
 
 import pytest
 from conftest import SEED_EVENT_ID, sample_client
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchsvc.config import SearchConfig
+from searchsvc.query import (
+    DATE_PATTERN,
+    MAX_FILTER_CHARS,
+    MAX_FILTER_VALUES,
+    TEXT_PATTERN,
+    QueryError,
+    parse_date_bound,
+)
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +127,83 @@ def test_parameters_are_described(spec):
         "page",
         "per_page",
     }
+
+
+def test_the_server_url_does_not_echo_the_host_header(client):
+    body = client.get("/openapi.json", headers={"Host": "evil.example"}).get_json()
+    assert body["servers"] == [{"url": "/", "description": "this server"}]
+    assert "evil.example" not in str(body)
+
+
+def test_opensearch_suggestions_are_described(client, spec):
+    r = client.get("/suggest?q=douent&format=opensearch")
+    content = spec["paths"]["/suggest"]["get"]["responses"]["200"]["content"]
+    assert r.mimetype in content
+    schema = content[r.mimetype]["schema"]
+    body = r.get_json(force=True)
+    validate(spec, schema, body)
+    assert len(body) == 2 and schema["minItems"] == schema["maxItems"] == 2
+    assert body == ["douent", ["Douentza"]]
+
+
+def test_every_operation_declares_the_errors_any_request_can_get(spec):
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for status in ("400", "405", "408", "413", "414", "431"):
+                assert status in op["responses"], (path, method, status)
+    for status in ("405", "408", "413", "414", "431"):
+        assert spec["components"]["responses"][f"E{status}"]
+
+
+def test_the_example_id_reaches_a_document(client, spec):
+    param = next(
+        p for p in spec["paths"]["/events/{doc_id}"]["get"]["parameters"] if p["name"] == "doc_id"
+    )
+    assert "/" in param["example"]
+    r = client.get("/events/" + param["example"])
+    assert r.status_code == 200 and r.get_json()["id"] == param["example"]
+
+
+def test_the_limits_are_in_the_document(spec):
+    params = {p["name"]: p for p in spec["paths"]["/search"]["get"]["parameters"]}
+    for name in ("tag", "location", "story"):
+        schema = params[name]["schema"]
+        assert schema["maxItems"] == MAX_FILTER_VALUES
+        assert schema["items"]["maxLength"] == MAX_FILTER_CHARS
+        assert schema["items"]["pattern"] == TEXT_PATTERN
+    assert params["q"]["schema"]["maxLength"] == SearchConfig().max_query_chars
+    assert params["q"]["schema"]["pattern"] == TEXT_PATTERN
+    assert all(p["allowEmptyValue"] for p in params.values())
+    assert params["from"]["schema"]["pattern"] == params["to"]["schema"]["pattern"] == DATE_PATTERN
+
+
+def _accepted(value: str) -> bool:
+    try:
+        parse_date_bound(value, False, "from")
+    except QueryError:
+        return False
+    return True
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(r"[0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?", fullmatch=True),
+        st.builds(
+            lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}",
+            st.integers(0, 10000),
+            st.integers(0, 13),
+            st.integers(0, 32),
+        ),
+        st.text(st.sampled_from("0123456789-²٣１"), max_size=12),  # (spaces are stripped)
+    )
+)
+def test_the_date_pattern_accepts_what_the_service_accepts(value):
+    assert bool(re.search(DATE_PATTERN, value)) == _accepted(value), value
+
+
+def test_the_date_pattern_on_edge_dates():
+    for value in ("0000", "2013-00", "2013-02-30", "1900-02-29", "2013-13", "10000", "٢٠١٣"):
+        assert not re.search(DATE_PATTERN, value) and not _accepted(value), value
+    for value in ("0001", "9999-12-31", "2000-02-29", "2012-2-29", "0004-02-29", "0400-02-29"):
+        assert re.search(DATE_PATTERN, value) and _accepted(value), value

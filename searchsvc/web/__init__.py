@@ -6,6 +6,8 @@ and back. Run it under a production WSGI server: `searchsvc serve` (gunicorn).
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, Response, request
 
 from searchsvc.config import Config, load_config
@@ -60,5 +62,20 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
 
         # The JSON API only; the pages are same-origin.
         api = r"^/(search|suggest|events/.*|health|stats|openapi\.json)$"
-        CORS(app, resources={api: {"origins": list(config.cors.origins)}}, methods=["GET"])
+        CORS(app, resources={api: {"origins": exact_origins(config.cors.origins)}}, methods=["GET"])
     return app
+
+
+def exact_origins(origins: tuple[str, ...]) -> list[str | re.Pattern[str]]:
+    """The configured origins as flask-cors patterns that match only themselves.
+
+    flask-cors reads an origin holding any of `*\\]?$^[]()` as a regular expression and
+    matches it at the start only: `["https://news.example"]` (a JSON list read as one
+    string) was a character class that let in every origin, `null` included, and
+    `https://news\\.example` lets in `https://news.example.evil.example`. Here each origin
+    is compared whole (case-insensitively, as hosts are); `*` alone means any origin.
+    """
+    return [
+        "*" if origin == "*" else re.compile(re.escape(origin.rstrip("/")) + r"\Z", re.IGNORECASE)
+        for origin in origins
+    ]

@@ -6,15 +6,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from searchsvc.index import SearchIndex
+from searchsvc.index import IndexUnavailable, SearchIndex
 from searchsvc.query import (
+    SearchRequest,
     filters_from_params,
     related_limit,
     request_from_params,
     suggest_from_params,
 )
 from searchsvc.web.errors import error_response
-from searchsvc.web.openapi import spec
+from searchsvc.web.openapi import DOC_ID_EXAMPLE, spec
 
 search_bp = Blueprint("search", __name__)
 events_bp = Blueprint("events", __name__)
@@ -78,4 +79,14 @@ def stats() -> Response:
 
 @meta_bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(spec(request.host_url.rstrip("/"), current_app.config["SEARCHSVC"].search))
+    """The OpenAPI document; its server is this one ("/": the Host header is not echoed)
+    and its example id is the newest document's, so that generated clients reach one."""
+    return jsonify(spec(current_app.config["SEARCHSVC"].search, _example_id()))
+
+
+def _example_id() -> str:
+    try:
+        hits = index().search(SearchRequest(per_page=1)).hits
+    except IndexUnavailable:
+        hits = []
+    return hits[0].id if hits else DOC_ID_EXAMPLE

@@ -10,7 +10,26 @@ from typing import Any
 
 from searchsvc import __version__
 from searchsvc.config import SearchConfig
-from searchsvc.query import MAX_RELATED, MAX_SUGGEST, MAX_SUGGEST_CHARS, SORTS, SUGGEST_FORMATS
+from searchsvc.query import (
+    DATE_PATTERN,
+    MAX_FILTER_CHARS,
+    MAX_FILTER_VALUES,
+    MAX_RELATED,
+    MAX_SUGGEST,
+    MAX_SUGGEST_CHARS,
+    SORTS,
+    SUGGEST_FORMATS,
+    TEXT_PATTERN,
+)
+
+# An id is the document's path relative to the content root; a generated client must pass
+# it whole, slashes and all (percent-encoded or not).
+DOC_ID_EXAMPLE = "news/2013/01/21/northern-mali-conflict-french-and-malian-troops-retake.md"
+# Answers any request can get, whatever its path: a malformed request (400), another
+# method (405), a head not sent within server.timeout (408), a body over
+# server.max_body_bytes (413), a request line over server.max_url_bytes (414), too many or
+# too large headers (431).
+ANY_PATH_ERRORS = (400, 405, 408, 413, 414, 431)
 
 
 def _str(desc: str = "", **kw: Any) -> dict[str, Any]:
@@ -38,9 +57,16 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
 
 
 def _param(name: str, desc: str, schema: dict[str, Any], repeat: bool = False) -> dict[str, Any]:
-    p: dict[str, Any] = {"name": name, "in": "query", "description": desc, "required": False}
+    """A query parameter; an empty value (`page=`) means "not given", as for all of them."""
+    p: dict[str, Any] = {
+        "name": name,
+        "in": "query",
+        "description": desc,
+        "required": False,
+        "allowEmptyValue": True,
+    }
     if repeat:
-        p["schema"] = _array(schema)
+        p["schema"] = {**_array(schema), "maxItems": MAX_FILTER_VALUES}
         p["style"] = "form"
         p["explode"] = True
     else:
@@ -48,14 +74,27 @@ def _param(name: str, desc: str, schema: dict[str, Any], repeat: bool = False) -
     return p
 
 
-_DATE_PARAM = _str(pattern=r"^\d{4}(-\d{1,2}(-\d{1,2})?)?$")
+def _text(max_length: int, **kw: Any) -> dict[str, Any]:
+    """Text as a client sends it: at most max_length characters, no control characters."""
+    return _str(maxLength=max_length, pattern=TEXT_PATTERN, **kw)
+
+
+_DATE_PARAM = _str(pattern=DATE_PATTERN, example="2013-01")
+_DATES = "YYYY, YYYY-MM or YYYY-MM-DD, years 0001-9999, a real date"
+_LABEL = _text(MAX_FILTER_CHARS)
 FILTERS = [
-    _param("tag", "only documents with this tag (repeatable: all must match)", _str(), True),
-    _param("location", "only documents with this location (repeatable)", _str(), True),
+    _param(
+        "tag",
+        f"only documents with this tag (repeatable, at most {MAX_FILTER_VALUES}: all must "
+        f"match; at most {MAX_FILTER_CHARS} characters each)",
+        _LABEL,
+        True,
+    ),
+    _param("location", "only documents with this location (repeatable)", _LABEL, True),
     _param("kind", "event or source (repeatable)", _str(enum=["event", "source"]), True),
-    _param("story", "only documents of this story (repeatable)", _str(), True),
-    _param("from", "from this date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD", _DATE_PARAM),
-    _param("to", "up to this date, inclusive: YYYY, YYYY-MM or YYYY-MM-DD", _DATE_PARAM),
+    _param("story", "only documents of this story (repeatable)", _LABEL, True),
+    _param("from", f"from this date, inclusive: {_DATES}", _DATE_PARAM),
+    _param("to", f"up to this date, inclusive: {_DATES}", _DATE_PARAM),
 ]
 
 _HIT = _obj(
@@ -140,20 +179,41 @@ def _responses(ok: dict[str, Any], *errors: int, ok_desc: str = "OK") -> dict[st
     out: dict[str, Any] = {
         "200": {"description": ok_desc, "content": {"application/json": {"schema": ok}}}
     }
-    for status in errors:
+    for status in sorted({*errors, *ANY_PATH_ERRORS}):
         out[str(status)] = {"$ref": f"#/components/responses/E{status}"}
     return out
 
 
-def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, Any]:
-    """The OpenAPI document, with the limits this service enforces."""
+def _with_opensearch(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
+    """/suggest's responses: JSON, or with format=opensearch the OpenSearch suggestions
+    format, `[query, [completions]]` as application/x-suggestions+json."""
+    out = _responses(ok, *errors)
+    out["200"]["content"]["application/x-suggestions+json"] = {
+        "schema": {
+            "type": "array",
+            "description": "[query, [completions]] (format=opensearch)",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {"oneOf": [_str(), _array(_str())]},
+        }
+    }
+    return out
+
+
+def spec(
+    search: SearchConfig | None = None, doc_id_example: str = DOC_ID_EXAMPLE
+) -> dict[str, Any]:
+    """The OpenAPI document, with the limits this service enforces. `doc_id_example` is an
+    id a generated client can reach (the server passes one from its index)."""
     search = search or SearchConfig()
     doc_id = {
         "name": "doc_id",
         "in": "path",
         "required": True,
-        "description": "document id: its path relative to the content root",
-        "schema": _str(),
+        "description": "document id: its path relative to the content root, slashes "
+        "included (e.g. news/2013/01/21/slug.md); as a path segment or percent-encoded",
+        "schema": _str(minLength=1),
+        "example": doc_id_example,
     }
     paths: dict[str, Any] = {
         "/search": {
@@ -165,7 +225,7 @@ def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, 
                         "q",
                         'query in Whoosh syntax: words, "phrases", AND/OR/NOT, '
                         "field:value, prefix*, fuzzy~; empty to browse newest first",
-                        _str(maxLength=search.max_query_chars),
+                        _text(search.max_query_chars),
                     ),
                     *FILTERS,
                     _param(
@@ -192,7 +252,7 @@ def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, 
                 "summary": "Completions for a search box: tags, stories, places and words",
                 "operationId": "suggest",
                 "parameters": [
-                    _param("q", "what the user has typed", _str(maxLength=MAX_SUGGEST_CHARS)),
+                    _param("q", "what the user has typed", _text(MAX_SUGGEST_CHARS)),
                     _param(
                         "limit",
                         f"how many (default 8, at most {MAX_SUGGEST})",
@@ -200,11 +260,12 @@ def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, 
                     ),
                     _param(
                         "format",
-                        "json (default) or opensearch ([query, [texts]])",
+                        "json (default) or opensearch: [query, [texts]] as "
+                        "application/x-suggestions+json, the browsers' suggestion format",
                         _str(enum=list(SUGGEST_FORMATS)),
                     ),
                 ],
-                "responses": _responses(
+                "responses": _with_opensearch(
                     _obj(
                         {
                             "query": _str(),
@@ -327,10 +388,10 @@ def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, 
                             }
                         },
                     },
-                    "401": {"$ref": "#/components/responses/E401"},
-                    "403": {"$ref": "#/components/responses/E403"},
-                    "404": {"$ref": "#/components/responses/E404"},
-                    "409": {"$ref": "#/components/responses/E409"},
+                    **{
+                        str(status): {"$ref": f"#/components/responses/E{status}"}
+                        for status in sorted({401, 403, 404, 409, *ANY_PATH_ERRORS})
+                    },
                 },
             }
         },
@@ -353,6 +414,11 @@ def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, 
             403: "wrong token",
             404: "no such document",
             409: "an index run is already under way",
+            405: "this method is not allowed on this path (the Allow header lists those that are)",
+            408: "the request line and headers were not received within server.timeout",
+            413: "request body too large (server.max_body_bytes)",
+            414: "request line too long (server.max_url_bytes)",
+            431: "too many or too large request headers",
             503: "no usable index; the message says why",
         }.items()
     }
@@ -362,10 +428,11 @@ def spec(server_url: str = "", search: SearchConfig | None = None) -> dict[str, 
             "title": "searchsvc",
             "version": __version__,
             "description": "Full-text search and related events for a news site. Every "
-            'error has the shape {"error": {"code", "message"}}; 405, 413 and 414 '
-            "are possible on any path.",
+            'error has the shape {"error": {"code", "message"}}; 400, 405, 408, 413, '
+            "414 and 431 are possible on any path. An empty parameter (`page=`) means "
+            "it is not given.",
         },
-        **({"servers": [{"url": server_url}]} if server_url else {}),
+        "servers": [{"url": "/", "description": "this server"}],
         "paths": paths,
         "components": {
             "schemas": {
