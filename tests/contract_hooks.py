@@ -13,9 +13,6 @@ reason it cannot see from the document:
   `story=true`); its own guard misses some combinations. Here a 2xx to a negative case
   fails unless the request as sent is valid by the document.
 
-And one known 500, in the index layer, is left out of generation until its fix lands: a
-date range that ends in year 9999 (`date(10000, 1, 1)` in searchsvc/index/schema.py;
-tests/test_fuzz_api.py holds it as a strict xfail). Remove `filter_query` below with it.
 """
 
 from __future__ import annotations
@@ -35,13 +32,6 @@ SEMANTIC_400 = {
     "from": re.compile(r"is after to="),
 }
 ALLOWED_FOR_VALID = {401, 403, 404, 409, 414}  # credentials, ids, a run under way, URL size
-
-
-@schemathesis.hook
-def filter_query(ctx: Any, query: dict[str, Any] | None) -> bool:
-    """Leave out `to` in year 9999 (the index layer's known 500; see the docstring)."""
-    value = (query or {}).get("to")
-    return not (isinstance(value, str) and value.strip().startswith("9999"))
 
 
 @schemathesis.check

@@ -205,12 +205,6 @@ whole_type = st.one_of(
 )
 
 
-def known_index_layer_500(query: list[tuple[str, str]]) -> bool:
-    """A date range ending in year 9999: the index layer's date(10000, 1, 1) (see
-    INDEX_YEAR_9999 below; remove with it)."""
-    return any(k == "to" and v.strip().startswith("9999") for k, v in query)
-
-
 @pytest.mark.parametrize("path", list(ENDPOINT_PARAMS))
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -222,8 +216,6 @@ def test_every_parameter_over_its_whole_type(client, path, data):
         st.lists(st.tuples(st.sampled_from(names), whole_type), max_size=len(names) + 3),
         label="query",
     )
-    if known_index_layer_500(query):
-        return
     check(client.get(path, query_string=query))
 
 
@@ -234,14 +226,6 @@ def test_limits_are_whole_numbers_in_range(client, value):
         r = client.get(path, query_string={"q": "Mali", "limit": value})
         assert r.status_code == 400, (path, value, r.status_code)
         assert r.get_json()["error"]["param"] == "limit"
-
-
-# The index layer (searchsvc/index/schema.py, date_terms) still computes date(10000, 1, 1)
-# for a range that reaches the end of year 9999, a 500; its date filtering is being
-# rewritten (issue 19, item 5). Remove these marks when that lands: strict, so they fail then.
-INDEX_YEAR_9999 = pytest.mark.xfail(
-    strict=True, reason="index layer: date(10000, 1, 1) overflows for ranges ending in 9999"
-)
 
 
 @pytest.mark.parametrize(
@@ -255,10 +239,10 @@ INDEX_YEAR_9999 = pytest.mark.xfail(
         {"from": "9999-12-31"},
         {"from": "2013-1-2", "to": "2013-1-31"},
         {"from": "2012-02-29"},
-        pytest.param({"to": "9999"}, marks=INDEX_YEAR_9999),
-        pytest.param({"to": "9999-12"}, marks=INDEX_YEAR_9999),
-        pytest.param({"to": "9999-12-31"}, marks=INDEX_YEAR_9999),
-        pytest.param({"from": "9999-12-31", "to": "9999-12-31"}, marks=INDEX_YEAR_9999),
+        {"to": "9999"},
+        {"to": "9999-12"},
+        {"to": "9999-12-31"},
+        {"from": "9999-12-31", "to": "9999-12-31"},
     ],
 )
 def test_every_year_from_1_to_9999_is_answered(client, query):

@@ -121,16 +121,28 @@ _FACET = _array(_obj({"value": _str(), "count": {"type": "integer"}}))
 _SEARCH = _obj(
     {
         "query": _str(),
-        "total": {"type": "integer", "description": "all matches, not just this page"},
+        "total": {
+            "type": "integer",
+            "description": "all matches, not just this page; exact, also when partial",
+        },
+        "total_relation": _str(
+            "how total relates to the number of matches: eq (exact; counts come from the "
+            "whole match set, which the time limit never cuts) or gte (a lower bound)",
+            enum=["eq", "gte"],
+        ),
         "page": {"type": "integer"},
         "per_page": {"type": "integer"},
         "took_ms": {"type": "number"},
         "hits": _array(_ref("Hit")),
         "facets": _obj({"tags": _FACET, "locations": _FACET, "year": _FACET, "kind": _FACET}),
         "did_you_mean": _str("a corrected query, when this one finds little"),
-        "partial": {"type": "boolean", "description": "the time limit cut the search short"},
+        "partial": {
+            "type": "boolean",
+            "description": "the time limit cut the ranking short: the page holds the best "
+            "hits found in time (total and facets stay exact)",
+        },
     },
-    required=["query", "total", "page", "per_page", "took_ms", "hits", "facets"],
+    required=["query", "total", "total_relation", "page", "per_page", "took_ms", "hits", "facets"],
 )
 _DOCUMENT = _obj(
     {
@@ -230,7 +242,8 @@ def spec(
                     *FILTERS,
                     _param(
                         "sort",
-                        "relevance (default), date or -date",
+                        "relevance (default), date (oldest first) or -date (newest first); "
+                        "undated documents last in both date orders, ties by id",
                         _str(enum=list(SORTS)),
                     ),
                     _param(
