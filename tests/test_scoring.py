@@ -67,7 +67,9 @@ def test_term_queries_score_as_whoosh_scores_them(index, data):
 def test_top_breaks_ties_by_document_number(index):
     import numpy as np
 
-    scores = np.array([1.0, 2.0, 2.0, 0.5, 2.0])
+    from searchsvc.index.scoring import Scored
+
+    scored = Scored(np.arange(5), np.array([1.0, 2.0, 2.0, 0.5, 2.0]))
     candidates = np.array([True, True, False, True, True])
-    assert top(scores, candidates, 2) == [(2.0, 1), (2.0, 4)]
-    assert top(scores, candidates, 10) == [(2.0, 1), (2.0, 4), (1.0, 0), (0.5, 3)]
+    assert top(scored, candidates, 2) == [(2.0, 1), (2.0, 4)]
+    assert top(scored, candidates, 10) == [(2.0, 1), (2.0, 4), (1.0, 0), (0.5, 3)]

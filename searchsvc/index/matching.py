@@ -62,8 +62,7 @@ class Matcher:
             masks = [self.query(searcher, c) for c in q.children()]
             if not masks:
                 return np.zeros(t.size, dtype=bool)
-            op = np.logical_and if isinstance(q, wq.And) else np.logical_or
-            return op.reduce(masks) if len(masks) > 1 else masks[0]
+            return combine(masks, isinstance(q, wq.And))
         if isinstance(q, _MULTI):
             mask = np.zeros(t.size, dtype=bool)
             for field, text in q.expanded_terms(searcher.reader()):
@@ -110,6 +109,18 @@ class Matcher:
         if filters.date_from or filters.date_to:
             mask &= t.days_between(filters.date_from, filters.date_to)
         return mask
+
+
+def combine(masks: list[np.ndarray], every: bool) -> np.ndarray:
+    """The AND (every) or OR of masks, in place in a copy of the first (numpy's
+    `reduce` over a list first copies the list into one two-dimensional array)."""
+    out = masks[0].copy()
+    for m in masks[1:]:
+        if every:
+            out &= m
+        else:
+            out |= m
+    return out
 
 
 def _text(text: str | bytes) -> str:

@@ -17,6 +17,7 @@ checks that it ranks as Whoosh's own collector does.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,59 +32,84 @@ class Unsupported(Exception):
     """A node this module does not score (Whoosh's matchers do)."""
 
 
-def query_scores(searcher: Any, tables: Tables, q: Any) -> np.ndarray | None:
-    """Each document's score for the query, as Whoosh's matchers add it up (0 where it
-    does not match); None when the query has a node other than terms, AND, OR, NOT, date
-    ranges and Every, or the weighting is not BM25F."""
+@dataclass
+class Scored:
+    """The documents a node matches (sorted, unique) and their scores: sparse, because a
+    query's words are rare where the index is large."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def of_mask(cls, mask: np.ndarray, score: float) -> Scored:
+        ids = np.flatnonzero(mask)
+        return cls(ids, np.full(len(ids), score))
+
+
+_NOTHING = Scored(np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+def query_scores(searcher: Any, tables: Tables, q: Any) -> Scored | None:
+    """The documents the query matches and their scores, as Whoosh's matchers add them
+    up; None when the query has a node other than terms, AND, OR, NOT, ANDNOT, ANDMAYBE
+    and date ranges, or the weighting is not BM25F."""
     if not isinstance(searcher.weighting, BM25F):
         return None
     try:
-        return _scores(searcher, tables, q)[0]
+        return _scores(searcher, tables, q)
     except Unsupported:
         return None
 
 
-def _scores(searcher: Any, tables: Tables, q: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, mask of matches) of a node, following the matchers Whoosh makes of it."""
-    n = tables.size
+def _scores(searcher: Any, tables: Tables, q: Any) -> Scored:
+    """A node's matches and scores, following the matchers Whoosh makes of it."""
     if type(q) is wq.Term:
         return _term(searcher, tables, q)
     if isinstance(q, DayRange):
-        return np.zeros(n), tables.live & tables.days_between(q.start, q.end)
+        return Scored.of_mask(tables.live & tables.days_between(q.start, q.end), 0.0)
     if isinstance(q, wq.Not):  # Whoosh's InverseMatcher scores 1
-        mask = tables.live & ~_scores(searcher, tables, q.query)[1]
-        return mask.astype(np.float64), mask
+        mask = tables.live.copy()
+        mask[_scores(searcher, tables, q.query).ids] = False
+        return Scored.of_mask(mask, 1.0)
     if isinstance(q, wq.AndNot):
-        (a, am), (_, bm) = _scores(searcher, tables, q.a), _scores(searcher, tables, q.b)
-        mask = am & ~bm
-        return a * mask, mask
+        a, b = _scores(searcher, tables, q.a), _scores(searcher, tables, q.b)
+        keep = ~np.isin(a.ids, b.ids, assume_unique=True)
+        return Scored(a.ids[keep], a.scores[keep])
     if isinstance(q, wq.AndMaybe):
-        (a, am), (b, bm) = _scores(searcher, tables, q.a), _scores(searcher, tables, q.b)
-        return a + b * (am & bm), am
-    if type(q) in (wq.And, wq.Or):
+        a, b = _scores(searcher, tables, q.a), _scores(searcher, tables, q.b)
+        _, ia, ib = np.intersect1d(a.ids, b.ids, assume_unique=True, return_indices=True)
+        scores = a.scores.copy()
+        scores[ia] += b.scores[ib]
+        return Scored(a.ids, scores)
+    if type(q) is wq.And:
         parts = [_scores(searcher, tables, c) for c in q.children()]
         if not parts:
-            return np.zeros(n), np.zeros(n, dtype=bool)
-        masks = [m for _, m in parts]
-        op = np.logical_and if type(q) is wq.And else np.logical_or
-        mask = op.reduce(masks) if len(masks) > 1 else masks[0]
-        total = np.sum([s for s, _ in parts], axis=0) if len(parts) > 1 else parts[0][0]
-        return total * mask, mask
+            return _NOTHING
+        out = parts[0]
+        for p in parts[1:]:
+            ids, ia, ib = np.intersect1d(out.ids, p.ids, assume_unique=True, return_indices=True)
+            out = Scored(ids, out.scores[ia] + p.scores[ib])
+        return out
+    if type(q) is wq.Or:
+        parts = [_scores(searcher, tables, c) for c in q.children()]
+        if len(parts) <= 1:
+            return parts[0] if parts else _NOTHING
+        ids, where = np.unique(np.concatenate([p.ids for p in parts]), return_inverse=True)
+        weights = np.concatenate([p.scores for p in parts])
+        return Scored(ids, np.bincount(where, weights=weights, minlength=len(ids)))
     if q is wq.NullQuery:
-        return np.zeros(n), np.zeros(n, dtype=bool)
+        return _NOTHING
     raise Unsupported(type(q).__name__)
 
 
-def _term(searcher: Any, tables: Tables, leaf: Any) -> tuple[np.ndarray, np.ndarray]:
-    scores = np.zeros(tables.size)
-    mask = np.zeros(tables.size, dtype=bool)
+def _term(searcher: Any, tables: Tables, leaf: Any) -> Scored:
     field = leaf.fieldname
     text = leaf.text.decode("utf-8") if isinstance(leaf.text, bytes) else leaf.text
     if field not in searcher.schema:
-        return scores, mask
+        return _NOTHING
     ids, weights = tables.postings(searcher, field, text)
     if not len(ids):
-        return scores, mask
+        return _NOTHING
     tf = weights.astype(np.float64)
     if searcher.schema[field].scorable:
         if field not in tables.lengths:
@@ -98,16 +124,15 @@ def _term(searcher: Any, tables: Tables, leaf: Any) -> tuple[np.ndarray, np.ndar
         s = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
     else:
         s = tf  # Whoosh's WeightScorer: the posting's weight
-    scores[ids] = s * leaf.boost if leaf.boost != 1.0 else s
-    mask[ids] = True
-    return scores, mask
+    return Scored(ids.astype(np.int64), s * leaf.boost if leaf.boost != 1.0 else s)
 
 
-def top(scores: np.ndarray, candidates: np.ndarray, limit: int) -> list[tuple[float, int]]:
-    """The best `limit` candidates as (score, docnum): scores rounded as the collector
-    rounds them, and among equal scores the lower document number first."""
-    docs = np.flatnonzero(candidates)
-    rounded = np.round(scores[docs], 6)
+def top(scored: Scored, candidates: np.ndarray, limit: int) -> list[tuple[float, int]]:
+    """The best `limit` of the scored documents that are candidates, as (score, docnum):
+    scores rounded as the collector rounds them, among equals the lower number first."""
+    keep = candidates[scored.ids]
+    docs = scored.ids[keep]
+    rounded = np.round(scored.scores[keep], 6)
     if len(docs) > limit:  # only what can reach the page is sorted
         floor = np.partition(rounded, len(docs) - limit)[len(docs) - limit]
         keep = rounded >= floor

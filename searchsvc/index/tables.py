@@ -27,6 +27,7 @@ FACET_SIZE = 20
 KINDS = ("", "event", "source")  # kind codes: 0 unknown
 HOLDERS_CACHED = 20_000_000  # document numbers kept in the cache of term holders
 TERMS_CACHED = 4096  # posting lists kept per generation
+HEADS_CACHED = 50_000  # titles and summaries kept per generation, for re-ranking
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 SCORED_FIELDS = (*TEXT_FIELDS, "tags", "locations")  # fields whose lengths BM25F reads
 
@@ -160,7 +161,8 @@ class Tables:
         self._holders: dict[str, np.ndarray] = {}
         self._held = 0
         self._lock = threading.Lock()
-        self._terms: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._heads: dict[int, tuple[str, str]] = {}
 
     def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
@@ -269,6 +271,17 @@ class Tables:
                 self._held = 0
             self._holders[term] = found
             self._held += len(found)
+        return found
+
+    def head(self, searcher: Any, docnum: int) -> tuple[str, str]:
+        """A document's title and summary (the most recently used HEADS_CACHED kept)."""
+        found = self._heads.get(docnum)
+        if found is None:
+            data = stored_dict(searcher.stored_fields(docnum))
+            found = (data.get("title") or "", data.get("summary") or "")
+            if len(self._heads) >= HEADS_CACHED:
+                self._heads.clear()  # rare; a plain reset keeps the memory bounded
+            self._heads[docnum] = found
         return found
 
     def label(self, facet: str, key: str, searcher: Any) -> str:
