@@ -26,7 +26,15 @@ def index(sample_index):
             for w in re.findall(r"[A-Za-z]{3,}", f["doc"][:400])
         }
     )
-    return si, words[::7]
+    pairs = sorted(
+        {
+            " ".join(found[i : i + 2])
+            for f in searcher.all_stored_fields()
+            for found in [re.findall(r"[A-Za-z]{3,}", f["doc"][:300])]
+            for i in range(0, len(found) - 1, 5)
+        }
+    )
+    return si, words[::7], pairs[::5]
 
 
 def whoosh_scores(searcher, q) -> dict[int, float]:
@@ -35,13 +43,14 @@ def whoosh_scores(searcher, q) -> dict[int, float]:
     return {hit.docnum: round(hit.score, 6) for hit in collector.results()}
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_term_queries_score_as_whoosh_scores_them(index, data):
-    si, words = index
+    si, words, pairs = index
     word = st.sampled_from(words)
     label = st.sampled_from(["tags:mali", "tags:france", "kind:event", "kind:source"])
-    leaf = st.one_of(word, word, label)
+    phrase = st.sampled_from(pairs).map(lambda p: f'"{p}"')
+    leaf = st.one_of(word, word, label, phrase)
     op = st.sampled_from([" ", " OR ", " AND ", " ANDNOT ", " NOT ", " ANDMAYBE "])
     parts = data.draw(st.lists(st.tuples(op, leaf), min_size=1, max_size=4))
     text = "".join(f"{o}{w}" for o, w in parts).split(None, 1)[-1]

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.reading import TermNotFound
 
 from searchsvc.index.schema import DayRange, label_key
 from searchsvc.index.tables import KINDS, Tables
+from searchsvc.index.whoosh_compat import positions_at
 from searchsvc.query import Filters
 
 _MULTI = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange, wq.Variations)
@@ -128,25 +128,19 @@ def _text(text: str | bytes) -> str:
 
 
 def phrase_docs(searcher: Any, field: str, words: list[str], docnums: list[int]) -> set[int]:
-    """Which of these documents (sorted) hold the words as a phrase in the field, read
-    from the positions of the words' postings at just these documents."""
+    """Which of these documents (sorted) hold the words as a phrase in the field (their
+    positions consecutive), read from the words' postings at just these documents."""
     found: set[int] = set()
-    try:
-        matchers = [searcher.postings(field, w) for w in words]
-    except TermNotFound:
-        return found
-    for d in docnums:
-        positions = []
-        for m in matchers:
-            if m.is_active() and m.id() < d:
-                m.skip_to(d)
-            if not m.is_active() or m.id() != d:
-                break
-            positions.append(set(m.value_as("positions")))
-        else:
-            rest = positions[1:]
-            if any(all(p + k in ps for k, ps in enumerate(rest, 1)) for p in positions[0]):
-                found.add(d)
+    for segreader, offset in searcher.reader().leaf_readers():
+        local = [d - offset for d in docnums if offset <= d < offset + segreader.doc_count_all()]
+        if not local:
+            continue
+        positions = [positions_at(segreader, field, w, local) for w in words]
+        for d in local:
+            if all(d in p for p in positions):
+                rest = [set(p[d]) for p in positions[1:]]
+                if any(all(s + k in ps for k, ps in enumerate(rest, 1)) for s in positions[0][d]):
+                    found.add(d + offset)
     return found
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from whoosh import query as wq
 from whoosh.scoring import BM25F
 
+from searchsvc.index.matching import Matcher
 from searchsvc.index.schema import DayRange
 from searchsvc.index.tables import Tables
 
@@ -52,7 +53,7 @@ _NOTHING = Scored(np.zeros(0, dtype=np.int64), np.zeros(0))
 def query_scores(searcher: Any, tables: Tables, q: Any) -> Scored | None:
     """The documents the query matches and their scores, as Whoosh's matchers add them
     up; None when the query has a node other than terms, AND, OR, NOT, ANDNOT, ANDMAYBE
-    and date ranges, or the weighting is not BM25F."""
+    phrases and date ranges, or the weighting is not BM25F."""
     if not isinstance(searcher.weighting, BM25F):
         return None
     try:
@@ -96,10 +97,24 @@ def _scores(searcher: Any, tables: Tables, q: Any) -> Scored:
             return parts[0] if parts else _NOTHING
         ids, where = np.unique(np.concatenate([p.ids for p in parts]), return_inverse=True)
         weights = np.concatenate([p.scores for p in parts])
-        return Scored(ids, np.bincount(where, weights=weights, minlength=len(ids)))
+        sums = np.bincount(where, weights=weights, minlength=len(ids))
+        return Scored(ids, sums.astype(np.float64, copy=False))  # int64 when empty
+    if isinstance(q, wq.Phrase) and q.slop == 1:
+        return _phrase(searcher, tables, q)
     if q is wq.NullQuery:
         return _NOTHING
     raise Unsupported(type(q).__name__)
+
+
+def _phrase(searcher: Any, tables: Tables, q: Any) -> Scored:
+    """Whoosh scores a phrase as the AND of its words (times the phrase's boost), at the
+    documents where the words stand together."""
+    ids = np.flatnonzero(Matcher(tables).query(searcher, q))
+    scores = np.zeros(len(ids))
+    for word in q.words:
+        part = _term(searcher, tables, wq.Term(q.fieldname, word))
+        scores += part.scores[np.searchsorted(part.ids, ids)]
+    return Scored(ids, scores * q.boost if q.boost != 1.0 else scores)
 
 
 def _term(searcher: Any, tables: Tables, leaf: Any) -> Scored:

@@ -50,6 +50,47 @@ def postings(segreader: Any, field: str, text: str | bytes) -> tuple[np.ndarray,
     return np.concatenate(id_blocks), np.concatenate(weight_blocks)
 
 
+def positions_at(segreader: Any, field: str, text: str, docnums: list[int]) -> dict[int, Any]:
+    """A term's positions in each of these documents of one segment (sorted) that holds
+    it. Blocks holding none of them are passed by their headers: Whoosh's `skip_to`
+    steps through every document number before the one it looks for."""
+    out: dict[int, Any] = {}
+    try:
+        m = segreader.postings(field, text)
+    except TermNotFound:
+        return out
+    if isinstance(m, FilterMatcher):
+        m = m.child
+    fmt = segreader.schema[field].format
+    if not isinstance(m, W3LeafMatcher):
+        wanted = set(docnums)
+        while m.is_active():
+            if m.id() in wanted:
+                out[m.id()] = fmt.decode_positions(m.value())
+            m.next()
+        return out
+    k = 0
+    while m.is_active() and k < len(docnums):
+        if docnums[k] > m._maxid:  # none of them in this block
+            m._next_block()
+            continue
+        if m._ids is None:
+            m._read_ids()
+        if m._values is None:
+            m._read_values()
+        ids = m._ids
+        i = 0
+        while k < len(docnums) and docnums[k] <= m._maxid:
+            d = docnums[k]
+            while ids[i] < d:
+                i += 1
+            if ids[i] == d:
+                out[d] = fmt.decode_positions(m._values[i])
+            k += 1
+        m._next_block()
+    return out
+
+
 def posting_ids(segreader: Any, field: str, text: str | bytes) -> np.ndarray:
     """The document numbers of a term's postings in one segment (see `postings`)."""
     return postings(segreader, field, text)[0]
