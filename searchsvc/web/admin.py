@@ -13,7 +13,7 @@ import threading
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from searchsvc.index import index_busy
-from searchsvc.scheduler import start_background_run
+from searchsvc.scheduler import start_run, supervise
 from searchsvc.web.errors import error_response
 
 admin_bp = Blueprint("admin", __name__)
@@ -42,9 +42,9 @@ def reindex() -> Response:
     config = current_app.config["SEARCHSVC"]
     if index_busy(config.index.dir):
         return error_response(409, "an index run is already under way; see /stats")
-    proc = start_background_run(config)
-    # Reap the child when it ends, so that no zombie is left behind.
-    threading.Thread(target=proc.wait, daemon=True).start()
+    proc = start_run(config)
+    # Reap the child when it ends (no zombie left behind), killing it past its time limit.
+    threading.Thread(target=supervise, args=(proc, config), daemon=True).start()
     response = jsonify({"status": "started", "pid": proc.pid, "stats": "/stats"})
     response.status_code = 202
     return response
