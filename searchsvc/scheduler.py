@@ -81,13 +81,15 @@ def run_once(config: Config) -> int:
     return code
 
 
-def start_run(config: Config, lock_timeout: float | None = None) -> subprocess.Popen[bytes]:
-    """Start an index run in its own process group (so that it can be killed whole), with
-    `lock_timeout` instead of the configured one when given."""
+def start_run(
+    config: Config, *extra: str, lock_timeout: float | None = None
+) -> subprocess.Popen[bytes]:
+    """Start an index run (`extra`: more arguments, e.g. `--full`) in its own process
+    group, so that it can be killed whole; `lock_timeout` instead of the configured one."""
     env = None
     if lock_timeout is not None:
         env = os.environ | {"SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{lock_timeout:g}"}
-    return subprocess.Popen(index_command(config), start_new_session=True, env=env)
+    return subprocess.Popen(index_command(config, *extra), start_new_session=True, env=env)
 
 
 def supervise(proc: subprocess.Popen[bytes], config: Config, limit: float | None = None) -> int:
