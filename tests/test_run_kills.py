@@ -20,7 +20,7 @@ from conftest import Server, clean_env, config_for, eventually
 from filelock import FileLock
 from test_write_faults import answers, stray_files
 
-from searchsvc.index import index_busy, run_index
+from searchsvc.index import index_busy, run_index, state
 from searchsvc.scheduler import run_once, start_run, supervise
 
 
@@ -166,6 +166,9 @@ def test_kills_at_random_moments_lose_nothing_and_leave_nothing(sample_tree, tmp
         landed += run.returncode != 0
         eventually(lambda run=run: not group_alive(run.pid), 10)  # workers die with the run
         assert answers(root, ix) == expected, (seed, what)
+        runs = state.read(ix)  # what /stats shows: a dead run is not "running"
+        last = runs["last_run"]
+        assert runs["running"] is None and (last["report"] or last["error"]), (seed, what)
     # The next run, with nothing to do, removes what the killed runs left.
     run_index(config_for(root, ix), progress=False)
     assert answers(root, ix) == expected
