@@ -320,7 +320,7 @@ def _init_worker(counter: Any) -> None:
     _counter = counter
 
 
-def _start_worker(counter: Any) -> None:
+def _start_worker(counter: Any, run_pid: int) -> None:
     """In each worker process: die with the run. A run killed outright (the OOM killer,
     SIGKILL) must not leave workers writing segments that nothing will commit."""
     _init_worker(counter)
@@ -330,7 +330,7 @@ def _start_worker(counter: Any) -> None:
         pr_set_pdeathsig = 1
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() == 1:  # the run died before the line above
+        if os.getppid() != run_pid:  # the run died before the line above
             os._exit(1)
 
 
@@ -674,7 +674,10 @@ class _Pool:
         self.counter = ctx.Value("i", 0)
         if self.procs > 0:
             self.pool = ProcessPoolExecutor(
-                self.procs, mp_context=ctx, initializer=_start_worker, initargs=(self.counter,)
+                self.procs,
+                mp_context=ctx,
+                initializer=_start_worker,
+                initargs=(self.counter, os.getpid()),
             )
         else:
             _init_worker(self.counter)
