@@ -56,7 +56,8 @@ def index_cmd(root: Path, *extra: str, faulty: tuple[int, str] | None = None) ->
     head = [sys.executable, "-m", "searchsvc"]
     if faulty:
         head = [sys.executable, str(FAULTY), str(faulty[0]), faulty[1]]
-    return [*head, "index", "--no-progress", "--content", str(root), "--index", str(CHAOS_INDEX)]
+    paths = ["--content", str(root), "--index", str(CHAOS_INDEX)]
+    return [*head, "index", "--no-progress", *extra, *paths]
 
 
 def children(pid: int) -> list[int]:
@@ -81,12 +82,18 @@ class Chaos(threading.Thread):
         self.rng = random.Random(seed)
         self.stop = threading.Event()
         self.outcomes: collections.Counter[str] = collections.Counter()
+        self.pages = sorted(root.glob("news/*/*/*/*.md"))
 
     def run(self) -> None:
         faults = [self.kill, self.kill_worker, self.disk_fault, self.flood, self.ordinary]
         while not self.stop.is_set():
             fault = self.rng.choice(faults)
-            self.outcomes[f"{fault.__name__}: {fault()}"] += 1
+            try:
+                outcome = fault()
+            except Exception as exc:  # counted, and the chaos goes on
+                outcome = f"bench error {type(exc).__name__}: {exc}"
+            self.outcomes[f"{fault.__name__}: {outcome}"] += 1
+            log.info("%s: %s", fault.__name__, outcome)
             self.stop.wait(self.rng.uniform(0.5, 3))
 
     def _start(self, *extra: str, faulty: tuple[int, str] | None = None) -> subprocess.Popen:
@@ -122,8 +129,17 @@ class Chaos(threading.Thread):
         return f"exit {proc.wait()}"
 
     def disk_fault(self) -> str:
-        n, err = self.rng.randint(1, 4000), self.rng.choice(["ENOSPC", "EIO"])
-        return f"{err}, exit {self._start('--full', faulty=(n, err)).wait()}"
+        """A full rebuild whose Nth write, fsync or rename fails (in the run or in a
+        worker, each counting its own); one that has not failed within a while is killed,
+        so that the next fault comes (a niced rebuild under load takes minutes)."""
+        n, err = self.rng.randint(1, 300), self.rng.choice(["ENOSPC", "EIO"])
+        proc = self._start("--full", faulty=(n, err))
+        try:
+            return f"{err}, exit {proc.wait(timeout=30)}"
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            return f"{err} not reached within 30 s, killed: exit {proc.wait()}"
 
     def flood(self) -> str:
         def post(_: int) -> int:
@@ -139,16 +155,23 @@ class Chaos(threading.Thread):
         return ", ".join(f"{k}x{v}" for k, v in sorted(codes.items()))
 
     def ordinary(self) -> str:
-        page = self.rng.choice(sorted((self.root / "news" / "2013" / "01").glob("*/*.md")))
+        page = self.rng.choice(self.pages)
         os.utime(page)
         return f"exit {self._start().wait()}"
 
 
-def load(port: int, mix: list[str], concurrency: int, seconds: float) -> list[tuple]:
+def load(
+    port: int, mix: list[str], concurrency: int, seconds: float, during: Chaos | None = None
+) -> list[tuple]:
     deadline = time.time() + seconds
     shares = [(port, mix[k::concurrency] or mix, deadline) for k in range(concurrency)]
     with _CTX.Pool(concurrency) as pool:
-        return [r for share in pool.map(_client, shares) for r in share]
+        pending = pool.map_async(_client, shares)
+        if during is not None:
+            # Only now that the clients are forked: a client forked while the chaos thread
+            # starts a run would inherit the pipe Popen waits on, and Popen would wait for ever.
+            during.start()
+        return [r for share in pending.get() for r in share]
 
 
 def all_ids(index_dir: Path) -> set[str]:
@@ -188,8 +211,7 @@ def main() -> None:
     try:
         load(port, mix[:100], 2, 3)  # warm up
         calm = load(port, mix, args.concurrency, args.baseline)
-        chaos.start()
-        stormy = load(port, mix, args.concurrency, args.seconds)
+        stormy = load(port, mix, args.concurrency, args.seconds, during=chaos)
         chaos.stop.set()
         chaos.join(timeout=120)
     finally:
