@@ -1,8 +1,18 @@
 """The `searchsvc` command: index, search, show, serve, schedule.
 
 Settings come from flags > environment (`SEARCHSVC_*`) > `config.toml` > defaults.
-Exit status: 0 done; 1 not found or no index; 2 bad usage or configuration;
-73 the index cannot be written; 75 the index is busy (another run holds it).
+
+Exit status (the scheduler and scripts read them):
+  0   done (bad files are skipped and reported, not fatal);
+  1   not found, or no index to search;
+  2   bad usage or configuration, or no content root;
+  70  the index run failed part-way: a worker process died (killed, out of memory);
+      the index is as it was;
+  73  the index cannot be written (full disk, I/O error, read-only, damaged); the index
+      is as it was;
+  75  the index is busy: another run held it for `index.lock_timeout` seconds.
+A run killed by a signal (by hand, or by the scheduler at `index.run_timeout`) has no
+status of its own: the shell shows 128 + the signal.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ log = logging.getLogger("searchsvc")
 
 EXIT_NOT_FOUND = 1
 EXIT_USAGE = 2
+EXIT_RUN_FAILED = 70
 EXIT_CANT_WRITE = 73
 EXIT_BUSY = 75
 
@@ -114,7 +125,7 @@ def _emit(text: str) -> None:
 
 def cmd_index(config: Config, args: argparse.Namespace) -> int:
     from searchsvc.content import ContentError
-    from searchsvc.index import IndexBusy, IndexWriteError, run_index
+    from searchsvc.index import IndexBusy, IndexRunError, IndexWriteError, run_index
 
     if config.index.nice > 0:
         os.nice(min(config.index.nice, 19))  # yield to the web workers (see config.toml)
@@ -123,6 +134,9 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     except IndexBusy as exc:
         log.error("%s", exc)
         return EXIT_BUSY
+    except IndexRunError as exc:
+        log.error("%s", exc)
+        return EXIT_RUN_FAILED
     except IndexWriteError as exc:
         log.error("%s", exc)
         return EXIT_CANT_WRITE

@@ -44,6 +44,7 @@ class IndexConfig:
     procs: int = 0
     lock_timeout: float = 60.0
     nice: int = 19
+    run_timeout: float = 3600.0
 
 
 @dataclass(frozen=True)

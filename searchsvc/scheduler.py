@@ -5,11 +5,14 @@ number; `searchsvc schedule` runs it alone (for an indexer host apart from the w
 Each tick runs the incremental index in a child process (`searchsvc index`), so a crash or
 a kill of a run never takes the scheduler down. The index's file lock makes it one run at
 a time across every process on the machine; missed ticks coalesce into one; a failed run
-is logged with its reason and the next tick tries again.
+is logged with its reason and the next tick tries again. Every run has a time limit
+(`index.run_timeout`): past it, its whole process group (the run and its workers) is
+killed and the failure recorded, so that a hung run cannot stop indexing for good.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -24,13 +27,13 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from searchsvc.cli import EXIT_BUSY
 from searchsvc.config import Config, ConfigError
 from searchsvc.index import state
 
 log = logging.getLogger(__name__)
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-EXIT_BUSY = 75
 
 
 def parse_interval(text: str) -> float:
@@ -64,24 +67,59 @@ def run_once(config: Config) -> int:
     """One scheduled run, in a child process. Returns its exit status."""
     log.info("scheduled index run starting")
     try:
-        proc = subprocess.run(index_command(config), check=False)
+        proc = start_run(config)
     except OSError as exc:
         log.error("scheduled index run could not start: %s", exc)
         return -1
-    if proc.returncode == 0:
+    code = supervise(proc, config)
+    if code == 0:
         log.info("scheduled index run finished")
-    elif proc.returncode == EXIT_BUSY:
+    elif code == EXIT_BUSY:
         log.info("scheduled index run skipped: another run holds the index")
     else:
+        log.error("scheduled index run failed (exit %s); retrying at the next tick", code)
+    return code
+
+
+def start_run(
+    config: Config, *extra: str, lock_timeout: float | None = None
+) -> subprocess.Popen[bytes]:
+    """Start an index run (`extra`: more arguments, e.g. `--full`) in its own process
+    group, so that it can be killed whole; `lock_timeout` instead of the configured one."""
+    env = None
+    if lock_timeout is not None:
+        env = os.environ | {"SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{lock_timeout:g}"}
+    return subprocess.Popen(index_command(config, *extra), start_new_session=True, env=env)
+
+
+def supervise(proc: subprocess.Popen[bytes], config: Config, limit: float | None = None) -> int:
+    """Wait for a run started by start_run, at most `limit` seconds (`index.run_timeout`);
+    past it, kill its process group. A run that died of a signal cannot record its end:
+    it is recorded here. Returns the exit status (negative: the signal)."""
+    limit = config.index.run_timeout if limit is None else limit
+    try:
+        code = proc.wait(timeout=limit)
+        reason = f"killed by signal {_signal_name(-code)}" if code < 0 else ""
+    except subprocess.TimeoutExpired:
         log.error(
-            "scheduled index run failed (exit %s); retrying at the next tick", proc.returncode
+            "index run (pid %s) still running after %g s (index.run_timeout): killing it",
+            proc.pid,
+            limit,
         )
-    return proc.returncode
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        code = proc.wait()
+        reason = f"killed after {limit:g} s: longer than index.run_timeout"
+    if reason:
+        state.record_failure(config.index.dir, proc.pid, reason)
+    return code
 
 
-def start_background_run(config: Config) -> subprocess.Popen[bytes]:
-    """Start an index run now without waiting (POST /admin/reindex)."""
-    return subprocess.Popen(index_command(config), start_new_session=True)
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
 
 
 def run_forever(config: Config) -> int:

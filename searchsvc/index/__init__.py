@@ -10,6 +10,7 @@
 from searchsvc.index.searching import IndexUnavailable, SearchIndex
 from searchsvc.index.writing import (
     IndexBusy,
+    IndexRunError,
     IndexWriteError,
     Report,
     index_busy,
@@ -20,6 +21,7 @@ from searchsvc.index.writing import (
 
 __all__ = [
     "IndexBusy",
+    "IndexRunError",
     "IndexUnavailable",
     "IndexWriteError",
     "Report",

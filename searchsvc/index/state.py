@@ -1,6 +1,11 @@
 """The record of index runs, beside the index: the last run (start, end, report, error) and
 the scheduler's next run. Written by whichever process runs the indexer or the scheduler,
-read by every web worker for `/stats`."""
+read by every web worker for `/stats`.
+
+A run killed outright (SIGKILL, the OOM killer, a power cut) cannot record its end, so a
+reader checks the pid of the run recorded as running: a run whose process is gone is
+never "running" but the last run, failed.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,7 @@ from searchsvc.index.manifest import write_atomic
 
 FILENAME = "searchsvc-state.json"
 LOCK = "searchsvc-state.lock"
+_HOST = socket.gethostname()  # pids are checked only on the host that recorded them
 
 
 def _iso(ts: float | None) -> str | None:
@@ -29,9 +36,38 @@ def _iso(ts: float | None) -> str | None:
 def read(index_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads((index_dir / FILENAME).read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+    if not isinstance(data, dict):
+        return {}
+    running = data.get("running")
+    if isinstance(running, dict) and running.get("host", _HOST) == _HOST:
+        pid = running.get("pid")
+        if isinstance(pid, int) and not pid_alive(pid):
+            data["running"] = None
+            data["last_run"] = {
+                "start": running.get("start"),
+                "end": None,
+                "pid": pid,
+                "report": None,
+                "error": f"the run (pid {pid}) ended without finishing: killed or crashed",
+            }
+    return data
+
+
+def pid_alive(pid: int) -> bool:
+    """True while the process runs (a zombie, dead but not yet waited for, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill()
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def _update(index_dir: Path, **changes: Any) -> None:
@@ -48,7 +84,7 @@ def _update(index_dir: Path, **changes: Any) -> None:
 
 
 def record_start(index_dir: Path, started: float) -> None:
-    _update(index_dir, running={"pid": os.getpid(), "start": _iso(started)})
+    _update(index_dir, running={"pid": os.getpid(), "host": _HOST, "start": _iso(started)})
 
 
 def record_end(
@@ -66,3 +102,19 @@ def record_end(
 
 def record_next_run(index_dir: Path, when: dt.datetime | None) -> None:
     _update(index_dir, next_run=when.isoformat(timespec="seconds") if when else None)
+
+
+def record_failure(index_dir: Path, pid: int, error: str) -> None:
+    """The end of a run that could not record it itself (killed by the scheduler)."""
+
+    def last(old: Any) -> Any:
+        return {
+            # read() has made the dead run the last one: its start is there.
+            "start": old.get("start") if isinstance(old, dict) and old.get("pid") == pid else None,
+            "end": _iso(time.time()),
+            "pid": pid,
+            "report": None,
+            "error": error,
+        }
+
+    _update(index_dir, running=None, last_run=last, runs=lambda n: (n or 0) + 1)

@@ -12,18 +12,28 @@ A run, under a file lock so that only one runs at a time on the machine:
 
 A bad file is skipped with its reason; if an earlier version of it is in the index, that
 version stays.
+
+A run that fails (a full disk, an I/O error, a worker process killed) fails alone: the last
+committed generation stays as it was, the error is one line (IndexWriteError, or its
+IndexRunError), and the files the run wrote are removed (`cleanup.py`; also at the start of
+every run, for runs killed outright).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_futures
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +45,10 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import CLEAR, MERGE_SMALL
 
 from searchsvc.config import Config
-from searchsvc.content import FileInfo, scan
+from searchsvc.content import ContentError, FileInfo, scan
 from searchsvc.index import state
 from searchsvc.index.analysis import FastSegmentWriter
+from searchsvc.index.cleanup import remove_orphans
 from searchsvc.index.manifest import Entry, Manifest
 from searchsvc.index.schema import (
     SCHEMA_VERSION,
@@ -64,6 +75,10 @@ class IndexBusy(RuntimeError):
 
 class IndexWriteError(RuntimeError):
     """The index cannot be written (or read, to update it)."""
+
+
+class IndexRunError(IndexWriteError):
+    """The run failed part-way for a reason other than the disk: a worker process died."""
 
 
 @dataclass
@@ -135,14 +150,32 @@ def run_index(config: Config, full: bool = False, progress: bool | None = None) 
     started = time.time()
     state.record_start(index_dir, started)
     try:
+        remove_orphans(index_dir)  # what runs killed outright left behind
         report = _Run(config, full, _want_progress(progress)).run()
     except BaseException as exc:
-        state.record_end(index_dir, started, None, f"{type(exc).__name__}: {exc}")
-        raise
+        failure = _as_run_error(exc, index_dir)
+        remove_orphans(index_dir)  # what this run wrote: the last generation stays as it was
+        state.record_end(index_dir, started, None, f"{type(failure).__name__}: {failure}")
+        if failure is exc:
+            raise
+        raise failure from None
     finally:
         lock.release()
     state.record_end(index_dir, started, report.to_dict(), None)
     return report
+
+
+def _as_run_error(exc: BaseException, index_dir: Path) -> BaseException:
+    """The error a user is told, in one line: a full disk or an I/O error is "cannot
+    write"; a dead worker is a failed run. Anything else stays as it is (a bug)."""
+    if isinstance(exc, OSError) and not isinstance(exc, ContentError):
+        return IndexWriteError(f"cannot write the index at {index_dir}: {exc}")
+    if isinstance(exc, BrokenProcessPool):
+        return IndexRunError(
+            "an index worker process died (killed, or out of memory?); "
+            "the run was abandoned and the index is as it was"
+        )
+    return exc
 
 
 def index_busy(index_dir: Path) -> bool:
@@ -285,6 +318,20 @@ _counter: Any = None
 def _init_worker(counter: Any) -> None:
     global _counter
     _counter = counter
+
+
+def _start_worker(counter: Any, run_pid: int) -> None:
+    """In each worker process: die with the run. A run killed outright (the OOM killer,
+    SIGKILL) must not leave workers writing segments that nothing will commit."""
+    _init_worker(counter)
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != run_pid:  # the run died before the line above
+            os._exit(1)
 
 
 def _tick(n: int = 1) -> None:
@@ -581,7 +628,9 @@ class _Run:
             writer._commit_toc(segments)
             writer._finish()
         except BaseException:
-            writer.cancel()
+            # On a full disk, cancelling may fail too: the error that counts is the first.
+            with contextlib.suppress(Exception):
+                writer.cancel()
             raise
         manifest.save(self.index_dir)
         fresh = whoosh_index.open_dir(str(self.index_dir))
@@ -609,7 +658,8 @@ class _Run:
 
 class _Pool:
     """Runs tasks in worker processes (or in this process for small runs), with a
-    progress bar on a terminal."""
+    progress bar on a terminal. A process pool from concurrent.futures: when a worker
+    dies it reports a broken pool at once, where multiprocessing.Pool waits forever."""
 
     def __init__(self, procs: int, progress: bool, total: int) -> None:
         self.procs = procs
@@ -623,7 +673,12 @@ class _Pool:
         ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
         self.counter = ctx.Value("i", 0)
         if self.procs > 0:
-            self.pool = ctx.Pool(self.procs, initializer=_init_worker, initargs=(self.counter,))
+            self.pool = ProcessPoolExecutor(
+                self.procs,
+                mp_context=ctx,
+                initializer=_start_worker,
+                initargs=(self.counter, os.getpid()),
+            )
         else:
             _init_worker(self.counter)
         if self.progress:
@@ -634,11 +689,13 @@ class _Pool:
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
-            if exc[0] is None:
-                self.pool.close()
-            else:
-                self.pool.terminate()
-            self.pool.join()
+            if exc[0] is not None:
+                # A failed run stops its workers now rather than let them finish segments
+                # nobody will commit (the executor has no terminate of its own).
+                for proc in list((self.pool._processes or {}).values()):
+                    with contextlib.suppress(Exception):
+                        proc.kill()
+            self.pool.shutdown(wait=True, cancel_futures=exc[0] is not None)
         else:
             _init_worker(None)
         if self.bar is not None:
@@ -679,8 +736,8 @@ class _Pool:
         tasks = [t for t in shares if t.files or t.docs]
         if self.pool is None:
             return [self._watch(lambda t=t: _run_task(t)) for t in tasks]
-        pending = self.pool.map_async(_run_task, tasks)
-        return self._watch(lambda: _wait(pending, self._update))
+        futures = [self.pool.submit(_run_task, t) for t in tasks]
+        return self._watch(lambda: _wait(futures, self._update))
 
     def _watch(self, fn: Callable[[], Any]) -> Any:
         out = fn()
@@ -693,9 +750,14 @@ class _Pool:
             self.bar.refresh()
 
 
-def _wait(pending: Any, update: Callable[[], None]) -> Any:
-    while True:
-        try:
-            return pending.get(timeout=0.2)
-        except multiprocessing.TimeoutError:
-            update()
+def _wait(futures: list[Future[_Result]], update: Callable[[], None]) -> list[_Result]:
+    """The results in order; the first failure (a dead worker: BrokenProcessPool) is
+    raised as soon as it happens."""
+    pending: set[Future[_Result]] = set(futures)
+    while pending:
+        done, pending = wait_futures(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+        update()
+        for f in done:
+            if f.exception() is not None:
+                raise f.exception()  # type: ignore[misc]
+    return [f.result() for f in futures]

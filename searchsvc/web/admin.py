@@ -3,17 +3,20 @@
 Off (404) unless a token is configured (`[admin] token` or `SEARCHSVC_ADMIN_TOKEN`);
 then a request needs `Authorization: Bearer <token>`: 401 without it, 403 with a wrong
 one (compared in constant time).
+
+Requests are coalesced (`searchsvc/reindex.py`): at most one run at work and one waiting,
+across every web worker. Each request answers at once: 202 with the run it started or
+joined (`run`, `pid`; `joined` when an earlier request started it, `queued` when it waits
+for a run under way), or 409 when two index processes are at it already.
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
-from searchsvc.index import index_busy
-from searchsvc.scheduler import start_background_run
+from searchsvc.reindex import request_run
 from searchsvc.web.errors import error_response
 
 admin_bp = Blueprint("admin", __name__)
@@ -39,12 +42,20 @@ def reindex() -> Response:
     denied = _authorised()
     if denied is not None:
         return denied
-    config = current_app.config["SEARCHSVC"]
-    if index_busy(config.index.dir):
-        return error_response(409, "an index run is already under way; see /stats")
-    proc = start_background_run(config)
-    # Reap the child when it ends, so that no zombie is left behind.
-    threading.Thread(target=proc.wait, daemon=True).start()
-    response = jsonify({"status": "started", "pid": proc.pid, "stats": "/stats"})
+    answer = request_run(current_app.config["SEARCHSVC"])
+    if answer is None:
+        return error_response(
+            409, "an index run is under way and another is waiting for it; see /stats"
+        )
+    response = jsonify(
+        {
+            "status": "started",
+            "run": answer.run,
+            "pid": answer.pid,
+            "joined": answer.joined,
+            "queued": answer.queued,
+            "stats": "/stats",
+        }
+    )
     response.status_code = 202
     return response

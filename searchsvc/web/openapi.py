@@ -383,20 +383,33 @@ def spec(
         },
         "/admin/reindex": {
             "post": {
-                "summary": "Run the index job now (off unless an admin token is configured)",
+                "summary": "Run the index job now (off unless an admin token is configured). "
+                "Requests are coalesced across the web workers: at most one run at work and "
+                "one waiting for it; 409 when two index processes are at it already",
                 "operationId": "reindex",
                 "security": [{"bearer": []}],
                 "responses": {
                     "202": {
-                        "description": "started; follow it in /stats",
+                        "description": "started or joined a run; follow it in /stats",
                         "content": {
                             "application/json": {
                                 "schema": _obj(
                                     {
                                         "status": _str(enum=["started"]),
+                                        "run": {"type": "integer"},
                                         "pid": {"type": "integer"},
+                                        "joined": {
+                                            "type": "boolean",
+                                            "description": "an earlier request started "
+                                            "this run, whose scan has not begun",
+                                        },
+                                        "queued": {
+                                            "type": "boolean",
+                                            "description": "the run waits for one under way",
+                                        },
                                         "stats": _str(),
-                                    }
+                                    },
+                                    required=["status", "run", "pid", "joined", "queued"],
                                 )
                             }
                         },
