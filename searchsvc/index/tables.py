@@ -25,8 +25,10 @@ from searchsvc.index.whoosh_compat import field_lengths, ids_in_order, posting_i
 
 FACET_SIZE = 20
 KINDS = ("", "event", "source")  # kind codes: 0 unknown
-HOLDERS_CACHED = 20_000_000  # document numbers kept in the cache of term holders
-TERMS_CACHED = 4096  # posting lists kept per generation
+# Caches per generation, bounded by what they hold (a common word's postings are a
+# hundred thousand numbers): about 8 bytes a posting, 4 a holder.
+POSTINGS_CACHED = 3_000_000  # postings kept in the cache of posting lists
+HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders
 HEADS_CACHED = 50_000  # titles and summaries kept per generation, for re-ranking
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 SCORED_FIELDS = (*TEXT_FIELDS, "tags", "locations")  # fields whose lengths BM25F reads
@@ -163,6 +165,7 @@ class Tables:
         self._lock = threading.Lock()
         self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._heads: dict[int, tuple[str, str]] = {}
+        self._cached = 0  # postings in self._terms
 
     def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
@@ -237,7 +240,8 @@ class Tables:
 
     def postings(self, searcher: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A term's live postings: sorted document numbers, and the term's weight in
-        each. The most recently used TERMS_CACHED are kept: popular queries repeat."""
+        each. The most recently used are kept (POSTINGS_CACHED postings in all):
+        popular queries repeat."""
         key = (field, text)
         with self._lock:
             found = self._terms.get(key)
@@ -252,11 +256,14 @@ class Tables:
         all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         all_weights = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32)
         live = self.live[all_ids]
-        found = (all_ids[live], all_weights[live])
+        found = (all_ids[live].astype(np.int32), all_weights[live])
         with self._lock:
-            self._terms[key] = found
-            if len(self._terms) > TERMS_CACHED:
-                self._terms.popitem(last=False)
+            if key not in self._terms:
+                self._terms[key] = found
+                self._cached += len(found[0])
+            while self._cached > POSTINGS_CACHED and len(self._terms) > 1:
+                _, (old, _) = self._terms.popitem(last=False)
+                self._cached -= len(old)
         return found
 
     def holders(self, term: str, searcher: Any) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.filedb import compound, structfile
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -124,6 +125,65 @@ def ids_in_order(segreader: Any, field: str) -> tuple[list[str], np.ndarray]:
                 values.append(value)
                 docnums.append(d)
     return values, np.asarray(docnums, dtype=np.int32)
+
+
+class _View:
+    """A read-only file over a memoryview, without copying it."""
+
+    def __init__(self, buf: memoryview) -> None:
+        self._buf = buf
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._buf) if n is None or n < 0 else min(len(self._buf), self._pos + n)
+        out = self._buf[self._pos : end].tobytes()
+        self._pos = end
+        return out
+
+    def readinto(self, b: Any) -> int:
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+    def readline(self, limit: int = -1) -> bytes:
+        out = bytearray()
+        while self._pos < len(self._buf) and (limit < 0 or len(out) < limit):
+            c = self._buf[self._pos]
+            self._pos += 1
+            out.append(c)
+            if c == 10:
+                break
+        return bytes(out)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = (0, self._pos, len(self._buf))[whence]
+        self._pos = max(0, base + pos)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+class SharedBufferFile(structfile.BufferFile):
+    """Whoosh's file over a part of a memory-mapped segment, read in place. Whoosh's own
+    copies the part into a BytesIO when it opens it: each web worker held a private
+    copy of every segment's postings and terms (about 115 MB per worker at archive
+    size), where the mapped pages are shared between all the processes."""
+
+    def __init__(self, buf: Any, name: str | None = None, onclose: Any = None) -> None:
+        super().__init__(b"", name=name, onclose=onclose)
+        self._buf = buf
+        self.file = _View(buf)
+
+
+# Whoosh's compound segment files open their parts through this name.
+compound.BufferFile = SharedBufferFile
 
 
 def searcher_index(searcher: Any) -> Any:
