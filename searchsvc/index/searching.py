@@ -28,7 +28,7 @@ from searchsvc.index import related as _related
 from searchsvc.index import state
 from searchsvc.index.matching import Matcher, positive_leaves, scoring_query
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, make_schema, stored_dict
-from searchsvc.index.scoring import query_scores
+from searchsvc.index.scoring import Scored, query_scores
 from searchsvc.index.scoring import top as top_scores
 from searchsvc.index.snippets import highlight
 from searchsvc.index.tables import KINDS, TableCache
@@ -285,15 +285,15 @@ class SearchIndex:
         if req.q:
             q = self.compile(req.q)
             _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
-            found = _within(matcher.query(searcher, q), allowed)
+            scored, found = self._match(searcher, matcher, q, allowed)
             if not found.any() and _plain_words(req.q) > 1:
                 q = self.compile(req.q, "or")
-                found = _within(matcher.query(searcher, q), allowed)
+                scored, found = self._match(searcher, matcher, q, allowed)
             leaves = positive_leaves(q)
             terms = _terms_by_field(leaves, searcher.reader())
             if req.sort == "relevance":
                 page, partial = self._ranked(
-                    searcher, matcher, q, leaves, found, start, stop, req.q
+                    searcher, matcher, q, scored, leaves, found, start, stop, req.q
                 )
             else:
                 page = [(None, d) for d in tables.ordered(found, req.sort, start, stop)]
@@ -318,11 +318,25 @@ class SearchIndex:
             partial=partial,
         )
 
+    @staticmethod
+    def _match(
+        searcher: Any, matcher: Matcher, q: Any, allowed: np.ndarray | None
+    ) -> tuple[Scored | None, np.ndarray]:
+        """The query's scores where they are made in arrays (scoring.py: they carry the
+        match set), and the documents it and the filters match."""
+        scored = query_scores(searcher, matcher.tables, q)
+        if scored is None:
+            return None, _within(matcher.query(searcher, q), allowed)
+        found = np.zeros(matcher.tables.size, dtype=bool)
+        found[scored.ids] = True
+        return scored, _within(found, allowed)
+
     def _ranked(
         self,
         searcher: Any,
         matcher: Matcher,
         q: Any,
+        scores: Scored | None,
         leaves: list[Any],
         found: np.ndarray,
         start: int,
@@ -337,8 +351,7 @@ class SearchIndex:
         scored = np.zeros_like(found)
         partial = False
         limit = max(stop, RESCORE_WINDOW)
-        scores = query_scores(searcher, matcher.tables, q) if leaves else None
-        if scores is not None:  # terms, AND, OR, NOT: scored in arrays (scoring.py)
+        if scores is not None and leaves:  # scored in arrays (scoring.py)
             scored = found
             ranked = top_scores(scores, scored, limit)
         elif (scoring := scoring_query(q) if leaves else None) is not None:
