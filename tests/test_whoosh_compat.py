@@ -88,3 +88,13 @@ def test_segment_parts_are_read_in_place(sample_index):
         f.close()
     finally:
         storage.close()
+
+
+def test_numeric_columns_read_at_once(segments):
+    for seg in segments:
+        n = seg.doc_count_all()
+        column = seg.column_reader("day", translate=False)
+        assert isinstance(column, compat.columns.NumericColumn.Reader)
+        assert compat.numeric_column(column, n).tolist() == [column[d] for d in range(n)]
+        # A column that ends before the last documents reads as its default there.
+        assert compat.numeric_column(column, n + 3).tolist()[-3:] == [0, 0, 0]

@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 
 from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
-from searchsvc.index.whoosh_compat import field_lengths, ids_in_order, posting_ids, postings
+from searchsvc.index.whoosh_compat import (
+    field_lengths,
+    ids_in_order,
+    numeric_column,
+    posting_ids,
+    postings,
+)
 
 FACET_SIZE = 20
 KINDS = ("", "event", "source")  # kind codes: 0 unknown
@@ -94,8 +100,7 @@ def _read_segment(reader: Any) -> _Segment:
     n = reader.doc_count_all()
     days = np.zeros(n, dtype=np.int32)
     if reader.has_column("day"):
-        values = reader.column_reader("day")
-        days[:] = [values[d] for d in range(n)]
+        days[:] = numeric_column(reader.column_reader("day", translate=False), n)
     kinds = np.zeros(n, dtype=np.int8)
     for code, kind in enumerate(KINDS[1:], 1):
         kinds[posting_ids(reader, "kind", kind)] = code
