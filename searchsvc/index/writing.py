@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,8 +178,9 @@ def _want_progress(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
-def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
-    """(Whoosh index, whether it must be rebuilt from scratch)."""
+def open_for_writing(index_dir: Path, full: bool, check: bool = True) -> tuple[Any, bool]:
+    """(Whoosh index, whether it must be rebuilt from scratch). `check`: read every
+    segment's structure first (`verify`), which opens a reader on each."""
     schema = make_schema()
     try:
         if whoosh_index.exists_in(str(index_dir)):
@@ -187,7 +188,7 @@ def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
             changed = signature(ix.schema) != signature(schema)
             if changed:
                 log.warning("index schema changed: rebuilding the whole index")
-            elif not full:
+            elif not full and check:
                 problem = verify(ix)
                 if problem:
                     raise IndexWriteError(
@@ -211,6 +212,13 @@ def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
         return whoosh_index.create_in(str(index_dir), schema), True
     except OSError as exc:
         raise IndexWriteError(f"cannot create the index at {index_dir}: {exc}") from None
+
+
+def _doc_count(ix: Any, deleted: bool = False) -> int:
+    """Documents in the index, from its table of contents (Whoosh's own count opens a
+    reader on every segment)."""
+    segments = ix._segments()
+    return sum(s.doc_count_all() if deleted else s.doc_count() for s in segments)
 
 
 def _remove_whoosh_files(index_dir: Path) -> None:
@@ -409,31 +417,33 @@ class _Run:
     def run(self) -> Report:
         t0 = time.perf_counter()
         files = scan(self.config.content)  # first: a missing root must not touch the index
-        ix, full = open_for_writing(self.index_dir, self.full)
+        # Structure checked below, only when this run writes: opening every segment's
+        # reader is most of what a run that finds nothing to do would cost.
+        ix, full = open_for_writing(self.index_dir, self.full, check=False)
         self.report.full = full
         manifest = Manifest(schema=SCHEMA_VERSION)
         if not full:
             manifest = Manifest.load(self.index_dir, SCHEMA_VERSION)
-            if not manifest.files and ix.doc_count_all() > 0:
+            if manifest.empty and _doc_count(ix, deleted=True) > 0:
                 log.warning("no usable manifest beside the index: re-reading every file")
         old = manifest.files
         content = self.config.content
-        todo = [
-            f.classified(content)
-            for i, f in files.items()
-            if i not in old or old[i].stamp != (f.mtime_ns, f.size)
-        ]
-        gone = [i for i in old if i not in files]
+        # Only the folders whose listing differs from the manifest's are compared file by
+        # file (and only their part of the manifest is read).
+        changed, gone = manifest.changes(files)
+        todo = [f.classified(content) for f in changed]
         self.report.unchanged = len(files) - len(todo)
         if not todo and not gone and not full:
-            self.report.documents = ix.doc_count()
+            if manifest.legacy:
+                manifest.save(self.index_dir)  # once, in the layout that loads in parts
+            self.report.documents = _doc_count(ix)
             self.report.generation = ix.latest_generation()
             self.report.seconds = time.perf_counter() - t0
             return self.report
 
         if not full:
             # Before writing over it: a damaged segment would be merged into new ones.
-            problem = check_checksums(self.index_dir, ix)
+            problem = verify(ix) or check_checksums(self.index_dir, ix)
             if problem:
                 raise IndexWriteError(
                     f"the index at {self.index_dir} is damaged ({problem}); "
@@ -457,7 +467,7 @@ class _Run:
                 for d, _ in parsed
                 if d.kind == "source" and (d.url or d.event)
             }
-            links = self._links(old, files, todo_ids, sources, fresh)
+            links = self._links(manifest.sources(), files, todo_ids, sources, fresh)
             # Unchanged events whose source texts changed, came or went: re-read them too.
             touched = [i for i in gone if old[i].kind == "source"]
             touched += [i for i in todo_ids if i in old and old[i].kind == "source"]
@@ -484,8 +494,8 @@ class _Run:
 
     @staticmethod
     def _links(
-        old: dict[str, Entry],
-        files: dict[str, FileInfo],
+        old: Mapping[str, Entry],
+        files: Mapping[str, FileInfo],
         todo_ids: set[str],
         sources: dict[str, Entry],
         fresh: dict[str, str],
@@ -494,7 +504,7 @@ class _Run:
         remembers them, the ones read in this run as they are now."""
         entries = {
             i: e for i, e in old.items() if e.kind == "source" and i in files and i not in todo_ids
-        }
+        }  # old: the manifest's source texts
         entries.update(sources)
         links = _Links(fresh=fresh)
         for sid, e in entries.items():
@@ -506,10 +516,10 @@ class _Run:
 
     @staticmethod
     def _events_linked_to(
-        old: dict[str, Entry],
+        old: Mapping[str, Entry],
         source_ids: list[str],
         sources: dict[str, Entry],
-        files: dict[str, FileInfo],
+        files: Mapping[str, FileInfo],
     ) -> set[str]:
         events: set[str] = set()
         urls: set[str] = set()
@@ -525,27 +535,33 @@ class _Run:
         self,
         ix: Any,
         manifest: Manifest,
-        files: dict[str, FileInfo],
+        files: Mapping[str, FileInfo],
         todo: list[FileInfo],
         gone: list[str],
         results: list[_Result],
         full: bool,
     ) -> None:
-        old = dict(manifest.files)
         report = self.report
+        written: dict[str, Entry] = {}
+        entries: dict[str, Entry] = {}
+        for r in results:
+            written.update(r.written)
+            entries.update(r.entries)
+            report.skipped.extend(r.skipped)
+        skipped_ids = {i for i, _ in report.skipped}
+        # What the manifest said of the files this run touches, before it is updated (a
+        # copy of only these: the manifest is loaded in parts).
+        old = {
+            i: e for i in {*written, *entries, *gone} if (e := manifest.files.get(i)) is not None
+        }
         writer = FastSegmentWriter(ix, timeout=self.config.index.lock_timeout)
         try:
-            written: dict[str, Entry] = {}
-            for r in results:
-                written.update(r.written)
-                manifest.files.update(r.entries)
-                report.skipped.extend(r.skipped)
+            manifest.files.update(entries)
             manifest.files.update(written)
             if not full:
                 with writer.searcher() as searcher:  # one searcher: Whoosh opens one per call
                     for doc_id in list(written) + gone:
                         writer.delete_by_term("id", doc_id, searcher=searcher)
-            skipped_ids = {i for i, _ in report.skipped}
             indexed_before = {i for i, e in old.items() if e.kind in ("event", "source")}
             report.kept = sorted(skipped_ids & indexed_before) if not full else []
             if full:
@@ -585,7 +601,7 @@ class _Run:
             raise
         manifest.save(self.index_dir)
         fresh = whoosh_index.open_dir(str(self.index_dir))
-        report.documents = fresh.doc_count()
+        report.documents = _doc_count(fresh)
         report.generation = fresh.latest_generation()
 
     @staticmethod
