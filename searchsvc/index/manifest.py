@@ -13,9 +13,10 @@ finds little or nothing changed:
   A run reads only this (a few hundred kB at archive size) and compares it with the
   scan: an unchanged folder costs one string comparison, not a comparison per file.
 - `shard-NN.json`: the entries of each file (stamp, kind, skip reason, links), folders
-  spread over `SHARDS` files by a hash of their id. A run loads only the shards of the
-  folders that changed (and of those holding source texts, when it writes), and writes
-  back only the shards it changed.
+  spread over `SHARDS` files by a hash of their id, except the folders that hold source
+  texts, all in the last one (`shard-64.json`): a run that writes needs every source
+  text's links, and only those. A run loads only the shards of the folders that changed
+  (and the sources' shard, when it writes), and writes back only the shards it changed.
 
 Shards are written before `folders.json`: a crash between the two leaves digests older
 than the entries, which only makes the next run compare those folders file by file.
@@ -64,7 +65,10 @@ class Entry:
         return cls(*row)
 
 
-def shard_of(folder: str) -> int:
+SOURCES = SHARDS  # the shard of the folders holding source texts
+
+
+def hashed_shard(folder: str) -> int:
     return zlib.crc32(folder.encode("utf-8", "surrogateescape")) % SHARDS
 
 
@@ -149,15 +153,22 @@ class Manifest:
             data = json.loads((index_dir / LEGACY).read_text(encoding="utf-8"))
             if data.get("version") != 1 or data.get("schema") != schema:
                 return m
+            folders: dict[str, dict[str, Entry]] = {}
             for file_id, row in data["files"].items():
-                m.files[file_id] = Entry.from_json(row)
+                folder, name = split_id(file_id)
+                folders.setdefault(folder, {})[name] = Entry.from_json(row)
         except (OSError, ValueError, TypeError, KeyError):
             return cls(schema=schema)
-        m.shards = {k: v for k, v in m.shards.items()}
+        m.source_folders = {f for f, entries in folders.items() if _has_source(entries)}
+        for folder, entries in folders.items():
+            m._shard(m.shard_of(folder))[folder] = entries
+            m.digests[folder] = _digest(entries)
+            m.touched.add(folder)
         m.legacy = True
-        m.digests = {f: _digest(e) for s in m.shards.values() for f, e in s.items()}
-        m.source_folders = {f for s in m.shards.values() for f, e in s.items() if _has_source(e)}
         return m
+
+    def shard_of(self, folder: str) -> int:
+        return SOURCES if folder in self.source_folders else hashed_shard(folder)
 
     def _shard(self, n: int) -> dict[str, dict[str, Entry]]:
         shard = self.shards.get(n)
@@ -178,7 +189,7 @@ class Manifest:
 
     def folder_entries(self, folder: str, create: bool = False) -> dict[str, Entry]:
         """The entries of one folder's files by name (empty when none)."""
-        shard = self._shard(shard_of(folder))
+        shard = self._shard(self.shard_of(folder))
         entries = shard.get(folder)
         if entries is None:
             entries = {}
@@ -187,14 +198,14 @@ class Manifest:
         return entries
 
     def load_all(self) -> None:
-        for n in range(SHARDS):
+        for n in range(SHARDS + 1):
             self._shard(n)
 
     def sources(self) -> dict[str, Entry]:
         """The entries of every source text (from the shards of the folders that hold
         one; source texts are few)."""
         out = {}
-        for folder in sorted(self.source_folders | self.touched):
+        for folder in sorted(self.source_folders):
             for name, e in self.folder_entries(folder).items():
                 if e.kind == "source":
                     out[folder + name] = e
@@ -229,19 +240,24 @@ class Manifest:
         where = index_dir / DIRNAME
         where.mkdir(exist_ok=True)
         fresh = self.index_dir != index_dir  # a new manifest: every shard is written
-        dirty = {shard_of(f) for f in self.touched}
-        for folder in self.touched:
-            entries = self.folder_entries(folder)
-            if entries:
-                self.digests[folder] = _digest(entries)
-            else:
+        dirty: set[int] = set()
+        for folder in sorted(self.touched):
+            n = self.shard_of(folder)
+            dirty.add(n)
+            entries = self._shard(n).pop(folder, {})
+            if not entries:
                 self.digests.pop(folder, None)
-                self.shards[shard_of(folder)].pop(folder, None)
+                self.source_folders.discard(folder)
+                continue
+            self.digests[folder] = _digest(entries)
             if _has_source(entries):
                 self.source_folders.add(folder)
             else:
                 self.source_folders.discard(folder)
-        for n in range(SHARDS) if fresh else sorted(dirty):
+            n = self.shard_of(folder)  # moved when it gained or lost its source texts
+            self._shard(n)[folder] = entries
+            dirty.add(n)
+        for n in range(SHARDS + 1) if fresh else sorted(dirty):
             shard = self._shard(n)
             path = where / f"shard-{n:02d}.json"
             if not shard:
