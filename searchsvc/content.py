@@ -133,43 +133,65 @@ def split_id(file_id: str) -> tuple[str, str]:
     return file_id[:cut], file_id[cut:]
 
 
+_BY_FD = os.stat in os.supports_dir_fd and os.scandir in os.supports_fd
+
+
 def scan(content: ContentConfig) -> Tree:
-    """Every content file under the root, by folder."""
+    """Every content file under the root, by folder. One `stat` per file: a regular file
+    is `stat`-ed by name within its open folder (no walk down the path again: a sixth
+    of the scan at archive size)."""
     root = content.root
     if not root.is_dir():
         raise ContentError(f"content root is not a readable directory: {root}")
     folders: dict[str, Folder] = {}
     stack = [(str(root), "")]
+    stat = os.stat
     while stack:
         folder, prefix = stack.pop()
         rows: list[Row] = []
+        fd = None
         try:
-            with os.scandir(folder) as it:
-                entries = list(it)
+            if _BY_FD:
+                fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                with os.scandir(fd) as it:
+                    entries = list(it)
+            else:
+                with os.scandir(folder) as it:
+                    entries = list(it)
         except OSError:
+            if fd is not None:
+                os.close(fd)
             continue  # an unreadable folder holds nothing we can index
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((entry.path, prefix + name + "/"))
+        try:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
                     continue
-                if entry.is_symlink():
-                    try:
-                        st = entry.stat(follow_symlinks=True)
-                    except OSError:
-                        st = entry.stat(follow_symlinks=False)  # dangling: reported on parse
-                    if os.path.isdir(entry.path):
+                try:
+                    if entry.is_file(follow_symlinks=False):  # most entries: one test
+                        if fd is not None:
+                            st = stat(name, dir_fd=fd, follow_symlinks=False)
+                        else:
+                            st = entry.stat(follow_symlinks=False)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append((os.path.join(folder, name), prefix + name + "/"))
                         continue
-                elif entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                else:
-                    continue  # sockets, fifos, devices
-            except OSError:
-                continue
-            rows.append((name, st.st_mtime_ns, st.st_size))
+                    elif entry.is_symlink():
+                        path = os.path.join(folder, name)
+                        try:
+                            st = stat(path)
+                        except OSError:
+                            st = os.lstat(path)  # dangling: reported on parse
+                        if os.path.isdir(path):
+                            continue
+                    else:
+                        continue  # sockets, fifos, devices
+                except OSError:
+                    continue
+                rows.append((name, st.st_mtime_ns, st.st_size))
+        finally:
+            if fd is not None:
+                os.close(fd)
         if rows:
             rows.sort()
             folders[prefix] = Folder(folder, rows)

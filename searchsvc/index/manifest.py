@@ -277,9 +277,8 @@ class Manifest:
         write_atomic(where / "folders.json", json.dumps(data, separators=(",", ":")))
         self.index_dir = index_dir
         self.touched.clear()
-        if self.legacy:
-            (index_dir / LEGACY).unlink(missing_ok=True)
-            self.legacy = False
+        (index_dir / LEGACY).unlink(missing_ok=True)  # replaced (a full run reads none)
+        self.legacy = False
 
 
 def _digest(entries: dict[str, Entry]) -> str:
