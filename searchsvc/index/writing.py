@@ -513,7 +513,7 @@ class _Run:
         remembers them, the ones read in this run as they are now."""
         entries = {
             i: e for i, e in old.items() if e.kind == "source" and i in files and i not in todo_ids
-        }  # old: the manifest's source texts
+        }
         entries.update(sources)
         links = _Links(fresh=fresh)
         for sid, e in entries.items():
