@@ -38,12 +38,13 @@ def corpus(name: str = "dev", fresh: bool = False) -> Path:
     return root
 
 
-def working_copy(name: str) -> Path:
-    """A scratch copy of the corpus that a benchmark may modify."""
+def working_copy(name: str, corpus_name: str = "dev") -> Path:
+    """A scratch copy of a corpus (`dev` or `archive`) that a benchmark may modify; the
+    unpacked corpus itself is never written to."""
     dest = UNPACKED.parent / name
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(corpus(), dest)
+    shutil.copytree(corpus(corpus_name), dest)
     return dest
 
 

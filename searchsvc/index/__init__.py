@@ -5,19 +5,42 @@
 - `searching`: queries, filters, facets, snippets;
 - `related`: "more like this" for an event or a source text;
 - `manifest`, `state`: the files kept beside the index.
+
+The names below are imported when first used (PEP 562): `searchsvc index`, run every few
+minutes, needs none of the searching side (numpy, the tables), which took half of its
+import time.
 """
 
-from searchsvc.index.searching import IndexUnavailable, SearchIndex
-from searchsvc.index.writing import (
-    IndexBusy,
-    IndexRunError,
-    IndexWriteError,
-    Report,
-    index_busy,
-    index_exists,
-    index_problem,
-    run_index,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from searchsvc.index.searching import IndexUnavailable, SearchIndex
+    from searchsvc.index.writing import (
+        IndexBusy,
+        IndexRunError,
+        IndexWriteError,
+        Report,
+        index_busy,
+        index_exists,
+        index_problem,
+        run_index,
+    )
+
+_WHERE = {
+    "IndexUnavailable": "searching",
+    "SearchIndex": "searching",
+    "IndexBusy": "writing",
+    "IndexRunError": "writing",
+    "IndexWriteError": "writing",
+    "Report": "writing",
+    "index_busy": "writing",
+    "index_exists": "writing",
+    "index_problem": "writing",
+    "run_index": "writing",
+}
 
 __all__ = [
     "IndexBusy",
@@ -31,3 +54,12 @@ __all__ = [
     "index_problem",
     "run_index",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"searchsvc.index.{module}"), name)
+    globals()[name] = value
+    return value

@@ -525,9 +525,10 @@ def _generation(searcher: Any) -> int:
 
 
 def _dir_size(path: Path) -> int:
+    """Bytes of the index and the files kept beside it (the manifest is a folder)."""
     total = 0
     try:
-        for p in path.iterdir():
+        for p in path.rglob("*"):
             if p.is_file():
                 total += p.stat().st_size
     except OSError:

@@ -87,10 +87,13 @@ def check_checksums(index_dir: Path, ix: Any, done: set[str] | None = None) -> s
     return None
 
 
-def verify(ix: Any) -> str | None:
-    """None when the index reads; else what failed."""
+def verify(ix: Any, reader: Any = None) -> str | None:
+    """None when the index reads; else what failed. `reader`: one already open on the
+    index, to check instead of opening another (left open)."""
     try:
-        reader = ix.reader()
+        own = reader is None
+        if own:
+            reader = ix.reader()
         try:
             for segreader, _ in reader.leaf_readers():
                 n = segreader.doc_count_all()
@@ -102,7 +105,8 @@ def verify(ix: Any) -> str | None:
                 if segreader.has_column("day") and n:
                     segreader.column_reader("day")[n - 1]
         finally:
-            reader.close()
+            if own:
+                reader.close()
     except Exception as exc:  # any failure to read is damage
         return f"{type(exc).__name__}: {exc}"
     return None

@@ -30,7 +30,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_futures
 from concurrent.futures.process import BrokenProcessPool
@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
 from whoosh.reading import SegmentReader
+from whoosh.searching import Searcher
 from whoosh.writing import CLEAR, MERGE_SMALL
 
 from searchsvc.config import Config
@@ -211,8 +212,9 @@ def _want_progress(progress: bool | None) -> bool:
     return sys.stderr.isatty() if progress is None else progress
 
 
-def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
-    """(Whoosh index, whether it must be rebuilt from scratch)."""
+def open_for_writing(index_dir: Path, full: bool, check: bool = True) -> tuple[Any, bool]:
+    """(Whoosh index, whether it must be rebuilt from scratch). `check`: read every
+    segment's structure first (`verify`), which opens a reader on each."""
     schema = make_schema()
     try:
         if whoosh_index.exists_in(str(index_dir)):
@@ -220,7 +222,7 @@ def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
             changed = signature(ix.schema) != signature(schema)
             if changed:
                 log.warning("index schema changed: rebuilding the whole index")
-            elif not full:
+            elif not full and check:
                 problem = verify(ix)
                 if problem:
                     raise IndexWriteError(
@@ -244,6 +246,13 @@ def open_for_writing(index_dir: Path, full: bool) -> tuple[Any, bool]:
         return whoosh_index.create_in(str(index_dir), schema), True
     except OSError as exc:
         raise IndexWriteError(f"cannot create the index at {index_dir}: {exc}") from None
+
+
+def _doc_count(ix: Any, deleted: bool = False) -> int:
+    """Documents in the index, from its table of contents (Whoosh's own count opens a
+    reader on every segment)."""
+    segments = ix._segments()
+    return sum(s.doc_count_all() if deleted else s.doc_count() for s in segments)
 
 
 def _remove_whoosh_files(index_dir: Path) -> None:
@@ -452,35 +461,45 @@ class _Run:
         self.progress = progress
         self.index_dir = config.index.dir
         self.report = Report()
+        self.reader: Any = None  # on the index as it was, for the deletions at the commit
 
     def run(self) -> Report:
         t0 = time.perf_counter()
         files = scan(self.config.content)  # first: a missing root must not touch the index
-        ix, full = open_for_writing(self.index_dir, self.full)
+        # Structure checked below, only when this run writes: opening every segment's
+        # reader is most of what a run that finds nothing to do would cost.
+        ix, full = open_for_writing(self.index_dir, self.full, check=False)
         self.report.full = full
         manifest = Manifest(schema=SCHEMA_VERSION)
         if not full:
             manifest = Manifest.load(self.index_dir, SCHEMA_VERSION)
-            if not manifest.files and ix.doc_count_all() > 0:
+            if manifest.empty and _doc_count(ix, deleted=True) > 0:
                 log.warning("no usable manifest beside the index: re-reading every file")
         old = manifest.files
         content = self.config.content
-        todo = [
-            f.classified(content)
-            for i, f in files.items()
-            if i not in old or old[i].stamp != (f.mtime_ns, f.size)
-        ]
-        gone = [i for i in old if i not in files]
+        # Only the folders whose listing differs from the manifest's are compared file by
+        # file (and only their part of the manifest is read).
+        changed, gone = manifest.changes(files)
+        todo = [f.classified(content) for f in changed]
         self.report.unchanged = len(files) - len(todo)
         if not todo and not gone and not full:
-            self.report.documents = ix.doc_count()
+            if manifest.legacy:
+                manifest.save(self.index_dir)  # once, in the layout that loads in parts
+            self.report.documents = _doc_count(ix)
             self.report.generation = ix.latest_generation()
             self.report.seconds = time.perf_counter() - t0
             return self.report
 
         if not full:
-            # Before writing over it: a damaged segment would be merged into new ones.
-            problem = check_checksums(self.index_dir, ix)
+            # Before writing over it: a damaged segment would be merged into new ones. One
+            # reader for the check and for the deletions at the commit: opening a reader
+            # on each segment costs a tenth of a second at archive size.
+            problem = None
+            try:
+                self.reader = ix.reader()
+            except Exception as exc:  # any failure to read is damage
+                problem = f"{type(exc).__name__}: {exc}"
+            problem = problem or verify(ix, self.reader) or check_checksums(self.index_dir, ix)
             if problem:
                 raise IndexWriteError(
                     f"the index at {self.index_dir} is damaged ({problem}); "
@@ -504,7 +523,7 @@ class _Run:
                 for d, _ in parsed
                 if d.kind == "source" and (d.url or d.event)
             }
-            links = self._links(old, files, todo_ids, sources, fresh)
+            links = self._links(manifest.sources(), files, todo_ids, sources, fresh)
             # Unchanged events whose source texts changed, came or went: re-read them too.
             touched = [i for i in gone if old[i].kind == "source"]
             touched += [i for i in todo_ids if i in old and old[i].kind == "source"]
@@ -531,8 +550,8 @@ class _Run:
 
     @staticmethod
     def _links(
-        old: dict[str, Entry],
-        files: dict[str, FileInfo],
+        old: Mapping[str, Entry],
+        files: Mapping[str, FileInfo],
         todo_ids: set[str],
         sources: dict[str, Entry],
         fresh: dict[str, str],
@@ -553,10 +572,10 @@ class _Run:
 
     @staticmethod
     def _events_linked_to(
-        old: dict[str, Entry],
+        old: Mapping[str, Entry],
         source_ids: list[str],
         sources: dict[str, Entry],
-        files: dict[str, FileInfo],
+        files: Mapping[str, FileInfo],
     ) -> set[str]:
         events: set[str] = set()
         urls: set[str] = set()
@@ -572,27 +591,36 @@ class _Run:
         self,
         ix: Any,
         manifest: Manifest,
-        files: dict[str, FileInfo],
+        files: Mapping[str, FileInfo],
         todo: list[FileInfo],
         gone: list[str],
         results: list[_Result],
         full: bool,
     ) -> None:
-        old = dict(manifest.files)
         report = self.report
+        written: dict[str, Entry] = {}
+        entries: dict[str, Entry] = {}
+        for r in results:
+            written.update(r.written)
+            entries.update(r.entries)
+            report.skipped.extend(r.skipped)
+        skipped_ids = {i for i, _ in report.skipped}
+        # What the manifest said of the files this run touches, before it is updated (a
+        # copy of only these: the manifest is loaded in parts).
+        old = {
+            i: e for i in {*written, *entries, *gone} if (e := manifest.files.get(i)) is not None
+        }
         writer = FastSegmentWriter(ix, timeout=self.config.index.lock_timeout)
         try:
-            written: dict[str, Entry] = {}
-            for r in results:
-                written.update(r.written)
-                manifest.files.update(r.entries)
-                report.skipped.extend(r.skipped)
+            manifest.files.update(entries)
             manifest.files.update(written)
             if not full:
-                with writer.searcher() as searcher:  # one searcher: Whoosh opens one per call
+                # One searcher (Whoosh opens one per call), on the reader the run checked:
+                # the segments the writer holds (the run's lock keeps them as they were).
+                with Searcher(self.reader or writer.reader()) as searcher:
+                    self.reader = None  # closed with the searcher
                     for doc_id in list(written) + gone:
                         writer.delete_by_term("id", doc_id, searcher=searcher)
-            skipped_ids = {i for i, _ in report.skipped}
             indexed_before = {i for i, e in old.items() if e.kind in ("event", "source")}
             report.kept = sorted(skipped_ids & indexed_before) if not full else []
             if full:
@@ -634,7 +662,7 @@ class _Run:
             raise
         manifest.save(self.index_dir)
         fresh = whoosh_index.open_dir(str(self.index_dir))
-        report.documents = fresh.doc_count()
+        report.documents = _doc_count(fresh)
         report.generation = fresh.latest_generation()
 
     @staticmethod
