@@ -51,10 +51,13 @@ def test_term_queries_score_as_whoosh_scores_them(index, data):
     label = st.sampled_from(["tags:mali", "tags:france", "kind:event", "kind:source"])
     phrase = st.sampled_from(pairs).map(lambda p: f'"{p}"')
     leaf = st.one_of(word, word, label, phrase)
-    op = st.sampled_from([" ", " OR ", " AND ", " ANDNOT ", " NOT ", " ANDMAYBE "])
+    # No negation: Whoosh's AndNotMatcher lets some excluded documents through ("AFC ANDNOT
+    # kind:event" finds an event), so its scores are wrong where it is; which documents a
+    # negation leaves is the oracle's to say (tests/test_exact.py), and it adds no score.
+    op = st.sampled_from([" ", " OR ", " AND ", " ANDMAYBE "])
     parts = data.draw(st.lists(st.tuples(op, leaf), min_size=1, max_size=4))
     text = "".join(f"{o}{w}" for o, w in parts).split(None, 1)[-1]
-    text = re.sub(r"^(OR|AND|ANDNOT|ANDMAYBE) ", "", text)
+    text = re.sub(r"^(OR|AND|ANDMAYBE) ", "", text)
     try:
         q = si.compile(text)
     except Exception:
@@ -66,9 +69,7 @@ def test_term_queries_score_as_whoosh_scores_them(index, data):
     expected = whoosh_scores(searcher, q)
     found = si._matcher(searcher).query(searcher, q)
     got = {d: s for s, d in top(scores, found, tables.size)}
-    # Whoosh's AndNotMatcher lets some excluded documents through ("AFC ANDNOT kind:event"
-    # finds an event): the match set is the oracle's (tests/test_exact.py), not Whoosh's.
-    assert got.keys() <= expected.keys(), text
+    assert got.keys() == expected.keys(), text
     for d, s in got.items():
         assert s == pytest.approx(expected[d], abs=2e-6), (text, d)
 

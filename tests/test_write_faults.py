@@ -25,7 +25,7 @@ QUERIES = ["Mali", "Douentza", "troops", "embassy", "quokkarific", ""]
 SIDE_FILES = {
     "MAIN_WRITELOCK",
     "searchsvc-checksums.json",
-    "searchsvc-manifest.json",
+    "searchsvc-manifest",  # a folder: its own temporary files are looked for below
     "searchsvc-state.json",
     "searchsvc-state.lock",
     "searchsvc.lock",
@@ -57,6 +57,9 @@ def stray_files(ix: Path) -> list[str]:
         m = re.match(r"^(MAIN_[0-9a-z]+)\.(seg|vocab)$", p.name)
         if p.name not in SIDE_FILES | {toc} and not (m and m[1] in segments):
             stray.append(p.name)
+    manifest = ix / "searchsvc-manifest"
+    if manifest.is_dir():
+        stray += [f"{manifest.name}/{p.name}" for p in manifest.iterdir() if p.name.startswith(".")]
     return stray
 
 

@@ -24,7 +24,7 @@ from filelock import FileLock, Timeout
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
-from searchsvc.index import state
+from searchsvc.index import manifest, state
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ _SEGMENT = re.compile(rf"^({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 # under the state lock, taken below).
 _OWN_TEMP = re.compile(r"^\.(searchsvc-(manifest|checksums)\.json|MAIN_[0-9a-z]+\.vocab).*\.tmp$")
 _STATE_TEMP = re.compile(rf"^\.{re.escape(state.FILENAME)}.*\.tmp$")
+_ANY_TEMP = re.compile(r"^\..*\.tmp$")
 
 
 def referenced_segments(index_dir: Path) -> set[str] | None:
@@ -72,6 +73,9 @@ def orphans(index_dir: Path) -> list[Path]:
             or _OWN_TEMP.match(name)
         ):
             found.append(p)
+    # The manifest's own temporary files, inside its folder.
+    with contextlib.suppress(OSError):
+        found += [p for p in (index_dir / manifest.DIRNAME).iterdir() if _ANY_TEMP.match(p.name)]
     return found
 
 
