@@ -395,7 +395,9 @@ class SearchIndex:
         heads = {d: tables.head(searcher, d) for _, d in top}
         words = [t.text for t in TEXT_ANALYZER(text)] if _plain_words(text) > 1 else []
         if len(words) > 1 and cfg.phrase_boost:
-            with_phrase = {d for d, head in heads.items() if any(_holds(f, words) for f in head)}
+            with_phrase = {
+                d for d, head in heads.items() if any(_holds(t, words) for t in head.terms)
+            }
             top = [(s * (1 + cfg.phrase_boost) if d in with_phrase else s, d) for s, d in top]
         if cfg.source_weight != 1.0:
             source = KINDS.index("source")
@@ -406,7 +408,7 @@ class SearchIndex:
             # than "flooding".
             patterns = [re.compile(r"\b" + re.escape(w) + r"\b") for w in surface]
             for k, (score, d) in enumerate(top[:EXACT_WINDOW]):
-                hay = "\n".join(heads[d]).lower()
+                hay = "\n".join(heads[d].texts).lower()
                 share = sum(1 for p in patterns if p.search(hay)) / len(patterns)
                 top[k] = (score * (1 + cfg.exact_boost * share), d)
         days = tables.days
@@ -490,12 +492,12 @@ class SearchIndex:
         }
 
 
-def _holds(text: str, words: list[str]) -> bool:
-    """Whether the text holds the (analysed) words as a phrase: consecutive among the
-    words the analyzer keeps, as Whoosh's phrase query matches them."""
-    terms = [t.text for t in TEXT_ANALYZER(text)]
+def _holds(terms: tuple[str, ...], words: list[str]) -> bool:
+    """Whether the analysed text holds the (analysed) words as a phrase: consecutive
+    among the words the analyzer keeps, as Whoosh's phrase query matches them."""
     n = len(words)
-    return any(terms[i : i + n] == words for i in range(len(terms) - n + 1))
+    seq = tuple(words)
+    return any(terms[i : i + n] == seq for i in range(len(terms) - n + 1))
 
 
 def _within(found: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:

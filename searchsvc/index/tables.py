@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
+from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_dict
 from searchsvc.index.whoosh_compat import (
     field_lengths,
     ids_in_order,
@@ -63,6 +63,14 @@ class Labels:
 
     def row(self, docnum: int) -> list[str]:
         return [self.keys[k] for k in self.values[self.starts[docnum] : self.starts[docnum + 1]]]
+
+
+@dataclass(frozen=True)
+class Head:
+    """A document's title and summary, and their analysed terms (stop words out)."""
+
+    texts: tuple[str, str]
+    terms: tuple[tuple[str, ...], ...]
 
 
 @dataclass
@@ -169,7 +177,7 @@ class Tables:
         self._held = 0
         self._lock = threading.Lock()
         self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._heads: dict[int, tuple[str, str]] = {}
+        self._heads: dict[int, Head] = {}
         self._cached = 0  # postings in self._terms
 
     def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
@@ -285,12 +293,15 @@ class Tables:
             self._held += len(found)
         return found
 
-    def head(self, searcher: Any, docnum: int) -> tuple[str, str]:
-        """A document's title and summary (the most recently used HEADS_CACHED kept)."""
+    def head(self, searcher: Any, docnum: int) -> Head:
+        """A document's title and summary, as written and as analysed (HEADS_CACHED
+        kept: re-ranking reads the same hits of popular queries again and again)."""
         found = self._heads.get(docnum)
         if found is None:
             data = stored_dict(searcher.stored_fields(docnum))
-            found = (data.get("title") or "", data.get("summary") or "")
+            texts = (data.get("title") or "", data.get("summary") or "")
+            terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
+            found = Head(texts, terms)
             if len(self._heads) >= HEADS_CACHED:
                 self._heads.clear()  # rare; a plain reset keeps the memory bounded
             self._heads[docnum] = found
