@@ -35,7 +35,7 @@ KINDS = ("", "event", "source")  # kind codes: 0 unknown
 # hundred thousand numbers): about 8 bytes a posting, 4 a holder.
 POSTINGS_CACHED = 3_000_000  # postings kept in the cache of posting lists
 HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders
-HEADS_CACHED = 50_000  # titles and summaries kept per generation, for re-ranking
+HEADS_CACHED = 20_000  # titles and summaries kept per generation, for re-ranking (~1 KB each)
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 SCORED_FIELDS = (*TEXT_FIELDS, "tags", "locations")  # fields whose lengths BM25F reads
 
