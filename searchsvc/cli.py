@@ -2,17 +2,8 @@
 
 Settings come from flags > environment (`SEARCHSVC_*`) > `config.toml` > defaults.
 
-Exit status (the scheduler and scripts read them):
-  0   done (bad files are skipped and reported, not fatal);
-  1   not found, or no index to search;
-  2   bad usage or configuration, or no content root;
-  70  the index run failed part-way: a worker process died (killed, out of memory);
-      the index is as it was;
-  73  the index cannot be written (full disk, I/O error, read-only, damaged); the index
-      is as it was;
-  75  the index is busy: another run held it for `index.lock_timeout` seconds.
-A run killed by a signal (by hand, or by the scheduler at `index.run_timeout`) has no
-status of its own: the shell shows 128 + the signal.
+Exit statuses: see `searchsvc/exits.py` (0 done, 1 not found, 2 bad usage, 70 a run
+failed part-way, 73 the index cannot be written, 75 the index is busy).
 """
 
 from __future__ import annotations
@@ -28,15 +19,10 @@ from typing import Any
 
 from searchsvc import __version__
 from searchsvc.config import Config, ConfigError, load_config
+from searchsvc.exits import EXIT_BUSY, EXIT_CANT_WRITE, EXIT_NOT_FOUND, EXIT_RUN_FAILED, EXIT_USAGE
 from searchsvc.query import REPEATABLE_PARAMS, SORTS, QueryError, request_from_params
 
 log = logging.getLogger("searchsvc")
-
-EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_RUN_FAILED = 70
-EXIT_CANT_WRITE = 73
-EXIT_BUSY = 75
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -27,8 +27,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from searchsvc.cli import EXIT_BUSY
 from searchsvc.config import Config, ConfigError
+from searchsvc.exits import EXIT_BUSY
 from searchsvc.index import state
 
 log = logging.getLogger(__name__)
