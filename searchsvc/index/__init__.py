@@ -1,7 +1,9 @@
 """The index layer: the only package that imports Whoosh.
 
 - `schema`: what the index holds and how a Document maps onto it;
-- `writing`: index runs (incremental, parallel, locked);
+- `writing`: index runs (incremental, parallel, locked); `pool`, its worker processes;
+  `links`, which source texts belong to which event; `commit`, opening and committing;
+  `report`, what a run answers (its report, or its errors);
 - `searching`: queries, filters, facets, snippets;
 - `related`: "more like this" for an event or a source text;
 - `manifest`, `state`: the files kept beside the index.
@@ -17,25 +19,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from searchsvc.index.report import IndexBusy, IndexRunError, IndexWriteError, Report
     from searchsvc.index.searching import IndexUnavailable, SearchIndex
-    from searchsvc.index.writing import (
-        IndexBusy,
-        IndexRunError,
-        IndexWriteError,
-        Report,
-        index_busy,
-        index_exists,
-        index_problem,
-        run_index,
-    )
+    from searchsvc.index.writing import index_busy, index_exists, index_problem, run_index
 
 _WHERE = {
     "IndexUnavailable": "searching",
     "SearchIndex": "searching",
-    "IndexBusy": "writing",
-    "IndexRunError": "writing",
-    "IndexWriteError": "writing",
-    "Report": "writing",
+    "IndexBusy": "report",
+    "IndexRunError": "report",
+    "IndexWriteError": "report",
+    "Report": "report",
     "index_busy": "writing",
     "index_exists": "writing",
     "index_problem": "writing",
