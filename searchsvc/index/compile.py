@@ -20,8 +20,11 @@ from searchsvc.config import Config
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, make_schema
 from searchsvc.query import QueryError
 
-# The operators of Whoosh's query syntax, as its parser reads them (upper case only).
-OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE")
+# The operators of Whoosh's query syntax, as its parser reads them (upper case only): a
+# query with one is not plain words, and none is a word typed for the exact-form bonus
+# (ranking.py). TO is not among them: it is a word of a range only inside brackets, which
+# already make a query not plain, and "to" is a stop word, never a surface word.
+OPERATORS = frozenset(("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"))
 
 
 class QueryCompiler:

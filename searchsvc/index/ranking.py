@@ -16,7 +16,7 @@ import numpy as np
 from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
 
 from searchsvc.config import SearchConfig
-from searchsvc.index.compile import _plain_words
+from searchsvc.index.compile import OPERATORS, _plain_words
 from searchsvc.index.matching import Matcher, scoring_query
 from searchsvc.index.schema import TEXT_ANALYZER
 from searchsvc.index.scoring import Scored, query_scores
@@ -179,15 +179,12 @@ def _holds(terms: tuple[str, ...], words: list[str]) -> bool:
     return any(terms[i : i + n] == seq for i in range(len(terms) - n + 1))
 
 
-_OPERATORS = frozenset(("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"))
-
-
 def _surface_words(text: str) -> list[str]:
     """The query's words as typed (lowercased), leaving out operators, field:value
     terms, wildcards and fuzzy terms, and stop words."""
     words = []
     for token in text.replace('"', " ").replace("(", " ").replace(")", " ").split():
-        if token in _OPERATORS or any(c in token for c in ":*?~^[]{}"):
+        if token in OPERATORS or any(c in token for c in ":*?~^[]{}"):
             continue
         for word in re.findall(r"\w+", token.lower()):
             if any(True for _ in TEXT_ANALYZER(word)):
