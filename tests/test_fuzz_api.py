@@ -331,7 +331,8 @@ WORDS = ["Mali", "AND", "OR", "NOT", "ANDNOT", "REQUIRE", "the", "U.S.", "Tōhok
 def test_plain_words_skip_the_parser_but_mean_the_same(text: str, group: str) -> None:
     """Plain words are compiled without Whoosh's query parser (it costs a tenth of a
     search); what they compile to must be exactly what the parser makes of them."""
-    from searchsvc.index.searching import SearchIndex, _is_plain
+    from searchsvc.index.compile import _is_plain
+    from searchsvc.index.searching import SearchIndex
 
     assert _is_plain("U.S. troops in Tōhoku") and not _is_plain("Mali AND troops")
     index = SearchIndex(config_for(SAMPLE_CONTENT, Path("unused-index")))

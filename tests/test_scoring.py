@@ -51,13 +51,15 @@ def test_term_queries_score_as_whoosh_scores_them(index, data):
     label = st.sampled_from(["tags:mali", "tags:france", "kind:event", "kind:source"])
     phrase = st.sampled_from(pairs).map(lambda p: f'"{p}"')
     leaf = st.one_of(word, word, label, phrase)
-    # No negation: Whoosh's AndNotMatcher lets some excluded documents through ("AFC ANDNOT
-    # kind:event" finds an event), so its scores are wrong where it is; which documents a
-    # negation leaves is the oracle's to say (tests/test_exact.py), and it adds no score.
-    op = st.sampled_from([" ", " OR ", " AND ", " ANDMAYBE "])
+    # No negation and no ANDMAYBE: Whoosh's AndNotMatcher lets some excluded documents
+    # through ("AFC ANDNOT kind:event" finds an event), and its AndMaybeMatcher does not
+    # always add its optional part ("Movement ANDMAYBE kind:event kind:event" scores an
+    # event 1 less than its terms add up to). Which documents a negation leaves is the
+    # oracle's to say (tests/test_exact.py); scoring.py adds what matches, as documented.
+    op = st.sampled_from([" ", " OR ", " AND "])
     parts = data.draw(st.lists(st.tuples(op, leaf), min_size=1, max_size=4))
     text = "".join(f"{o}{w}" for o, w in parts).split(None, 1)[-1]
-    text = re.sub(r"^(OR|AND|ANDMAYBE) ", "", text)
+    text = re.sub(r"^(OR|AND) ", "", text)
     try:
         q = si.compile(text)
     except Exception:

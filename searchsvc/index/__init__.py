@@ -4,7 +4,11 @@
 - `writing`: index runs (incremental, parallel, locked); `pool`, its worker processes;
   `links`, which source texts belong to which event; `commit`, opening and committing;
   `report`, what a run answers (its report, or its errors);
-- `searching`: queries, filters, facets, snippets;
+- `searching`: `SearchIndex`, the facade the web app and the CLI use: hits, snippets,
+  facets, suggest, related, health, stats;
+- `live`: the live index (opening, per-thread searchers, switching generations);
+- `compile`: compiling and checking queries;
+- `ranking`: running them (match sets, collectors, deadline, re-ranking);
 - `related`: "more like this" for an event or a source text;
 - `manifest`, `state`: the files kept beside the index.
 
