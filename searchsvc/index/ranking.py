@@ -1,7 +1,8 @@
 """Running a compiled query: its match set and scores, and the page of it by relevance.
 
-Scores are made in arrays where they can be (scoring.py); phrases, prefixes and fuzzy
-terms are scored by Whoosh's matchers, collected within the match set and a deadline.
+Scores are made in arrays where they can be (scoring.py: terms, phrases, AND, OR, NOT);
+prefixes and fuzzy terms are scored by Whoosh's matchers, collected within the match set
+and a deadline.
 The top `RESCORE_WINDOW` are then re-ranked: phrase and exact-form bonuses, the weight of
 source texts, and a stable order among equal scores.
 """
@@ -107,7 +108,7 @@ def by_relevance(
         scored = found
         ranked = top_scores(scores, scored, limit)
     elif (scoring := scoring_query(q) if leaves else None) is not None:
-        # Phrases, prefixes, fuzzy terms: Whoosh's matchers score them.
+        # Prefixes, wildcards, fuzzy terms: Whoosh's matchers score them.
         scored = found & matcher.query(searcher, scoring)
         collector = _Top(limit, scored)
         try:
