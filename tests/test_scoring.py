@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from whoosh.collectors import UnlimitedCollector
 
 from searchsvc.index import SearchIndex
-from searchsvc.index.scoring import query_scores, top
+from searchsvc.index.matching import evaluate
+from searchsvc.index.scoring import top
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +67,10 @@ def test_term_queries_score_as_whoosh_scores_them(index, data):
         return
     searcher = si.searcher()
     tables = si.tables.get(searcher)
-    scores = query_scores(searcher, tables, q)
-    assert scores is not None, q
+    scored = evaluate(searcher, tables, q)
+    assert scored.exact, q
     expected = whoosh_scores(searcher, q)
-    found = si._matcher(searcher).query(searcher, q)
-    got = {d: s for s, d in top(scores, found, tables.size)}
+    got = {d: s for s, d in top(scored, scored.mask(tables.size), tables.size)}
     assert got.keys() == expected.keys(), text
     for d, s in got.items():
         assert s == pytest.approx(expected[d], abs=2e-6), (text, d)

@@ -1,13 +1,14 @@
-"""Which documents a query and its filters match: exactly, as sets, without scoring.
+"""Which documents a query and its filters match: exactly, every one, with their scores.
 
-Totals and facets are counted from these sets, never from the scored pass: Whoosh's
-collectors stop visiting the documents that can no longer reach the page (a union matcher
-drops the fields whose scores are too low), which left up to half of the matches out of
-the totals. Here every node of the compiled query is a boolean mask over the generation's
-document numbers: a term is its posting list; AND, OR and NOT are mask operations; a
-phrase is checked by Whoosh's phrase matcher among the documents holding all its words;
-a prefix, wildcard or fuzzy term is the union of the words it expands to (at most
-`search.max_expansions`); a date range compares the day table.
+Totals and facets are counted from these sets, never from a pass that collects the top of
+the ranking: Whoosh's collectors stop visiting the documents that can no longer reach the
+page (a union matcher drops the fields whose scores are too low), which left up to half of
+the matches out of the totals. Here each node of the compiled query is a sorted array of
+document numbers with their scores (scoring.py): a term is its posting list; AND, OR and
+NOT are set operations that add up scores as Whoosh's matchers do; a phrase is checked at
+the documents holding all its words; a prefix, wildcard or fuzzy term is the union of the
+words it expands to (at most `search.max_expansions`); a date range compares the day
+table. One walk gives both the counts and, where Whoosh's scores are mirrored, the ranking.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from whoosh import query as wq
 
 from searchsvc.index.schema import DayRange, label_key
+from searchsvc.index.scoring import NOTHING, Scored, term, text_of
 from searchsvc.index.tables import KINDS, Tables
 from searchsvc.index.whoosh_compat import positions_at
 from searchsvc.query import Filters
@@ -26,105 +28,90 @@ from searchsvc.query import Filters
 _MULTI = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange, wq.Variations)
 
 
-class Matcher:
-    """Match sets over one index generation, from its tables (and their cache of
-    posting lists)."""
-
-    def __init__(self, tables: Tables) -> None:
-        self.tables = tables
-
-    def term(self, searcher: Any, field: str, text: str) -> np.ndarray:
-        return self.tables.term(searcher, field, text)
-
-    def _mask(self, ids: np.ndarray) -> np.ndarray:
-        mask = np.zeros(self.tables.size, dtype=bool)
-        mask[ids] = True
-        return mask
-
-    def query(self, searcher: Any, q: Any) -> np.ndarray:
-        """The documents a compiled query matches, as a mask."""
-        t = self.tables
-        if isinstance(q, wq.Term):
-            return self._mask(self.term(searcher, q.fieldname, _text(q.text)))
-        if isinstance(q, DayRange):
-            return t.live & t.days_between(q.start, q.end)
-        if isinstance(q, wq.Every):
-            return t.live.copy()
-        if isinstance(q, wq.Not):
-            return t.live & ~self.query(searcher, q.query)
+def evaluate(searcher: Any, tables: Tables, q: Any) -> Scored:
+    """The documents a compiled query matches, every one of them, and their scores as
+    Whoosh's matchers add them up (an AND or OR sums its matching children, a NOT counts
+    1, a date range 0). The one walk over a query: the counts come from its documents,
+    the ranking from its scores when they are `exact`."""
+    if type(q) is wq.Term:
+        return term(searcher, tables, q)
+    if isinstance(q, DayRange):
+        return Scored.of_ids(np.flatnonzero(tables.live & tables.days_between(q.start, q.end)))
+    if isinstance(q, wq.Every):
+        return Scored.of_ids(np.flatnonzero(tables.live), exact=False)
+    if isinstance(q, wq.Not):  # Whoosh's InverseMatcher scores 1
+        inner = evaluate(searcher, tables, q.query)
+        mask = tables.live.copy()
+        mask[inner.ids] = False
+        return Scored.of_ids(np.flatnonzero(mask), 1.0, inner.exact)
+    if isinstance(q, wq.AndNot | wq.AndMaybe | wq.Require):
+        a, b = evaluate(searcher, tables, q.a), evaluate(searcher, tables, q.b)
+        exact = a.exact and b.exact
         if isinstance(q, wq.AndNot):
-            return self.query(searcher, q.a) & ~self.query(searcher, q.b)
-        if isinstance(q, wq.AndMaybe):
-            return self.query(searcher, q.a)
-        if isinstance(q, wq.Require):
-            return self.query(searcher, q.a) & self.query(searcher, q.b)
-        if isinstance(q, wq.And | wq.Or | wq.DisjunctionMax):
-            masks = [self.query(searcher, c) for c in q.children()]
-            if not masks:
-                return np.zeros(t.size, dtype=bool)
-            return combine(masks, isinstance(q, wq.And))
-        if isinstance(q, _MULTI):
-            mask = np.zeros(t.size, dtype=bool)
-            for field, text in q.expanded_terms(searcher.reader()):
-                mask[self.term(searcher, field, _text(text))] = True
-            return mask
-        if isinstance(q, wq.Phrase):
-            return self._phrase(searcher, q)
-        if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
-            return np.zeros(t.size, dtype=bool)
-        # Anything else the parser may make: Whoosh's own matcher, every match.
-        return self._mask(np.fromiter(searcher.docs_for_query(q), dtype=np.int64))
-
-    def _phrase(self, searcher: Any, q: Any) -> np.ndarray:
-        """The documents holding all the words, then their positions read there only:
-        a phrase of common words costs what their rare combination does."""
-        words = [_text(w) for w in q.words]
-        candidates = self._mask(self.term(searcher, q.fieldname, words[0]))
-        for w in words[1:]:
-            candidates &= self._mask(self.term(searcher, q.fieldname, w))
-        docnums = np.flatnonzero(candidates).tolist()
-        if q.slop != 1 or len(words) < 2:  # not made by our parser; Whoosh knows how
-            found = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
-            return self._mask(found) & candidates
-        return self._mask(
-            np.asarray(sorted(phrase_docs(searcher, q.fieldname, words, docnums)), dtype=np.int64)
-        )
-
-    def filters(self, searcher: Any, filters: Filters) -> np.ndarray | None:
-        """The documents the filters let through; None when there are none."""
-        if not filters:
-            return None
-        t = self.tables
-        mask = t.live.copy()
-        for field, values in (
-            ("tags", filters.tags),
-            ("locations", filters.locations),
-            ("story", filters.stories),
-        ):
-            for value in values:
-                key = label_key(value) if field != "story" else value.lower()
-                mask &= self._mask(self.term(searcher, field, key))
-        for kind in filters.kinds:
-            mask &= t.kinds == KINDS.index(kind)
-        if filters.date_from or filters.date_to:
-            mask &= t.days_between(filters.date_from, filters.date_to)
-        return mask
+            keep = ~np.isin(a.ids, b.ids, assume_unique=True)
+            return Scored(a.ids[keep], a.scores[keep], exact)
+        ids, ia, ib = np.intersect1d(a.ids, b.ids, assume_unique=True, return_indices=True)
+        if isinstance(q, wq.Require):  # the documents of both, the scores of a
+            return Scored(ids, a.scores[ia], exact)
+        scores = a.scores.copy()  # AndMaybe: a's documents, b's score where it matches
+        scores[ia] += b.scores[ib]
+        return Scored(a.ids, scores, exact)
+    if isinstance(q, wq.And):
+        parts = [evaluate(searcher, tables, c) for c in q.children()]
+        if not parts:
+            return NOTHING
+        out = parts[0]
+        for p in parts[1:]:
+            ids, ia, ib = np.intersect1d(out.ids, p.ids, assume_unique=True, return_indices=True)
+            out = Scored(ids, out.scores[ia] + p.scores[ib], out.exact and p.exact)
+        return out
+    if isinstance(q, wq.Or | wq.DisjunctionMax):
+        parts = [evaluate(searcher, tables, c) for c in q.children()]
+        exact = type(q) is wq.Or and all(p.exact for p in parts)  # DisjunctionMax: not a sum
+        return _union(parts, exact)
+    if isinstance(q, _MULTI):  # the union of the words it expands to
+        parts = [
+            term(searcher, tables, wq.Term(field, text))
+            for field, text in q.expanded_terms(searcher.reader())
+        ]
+        return _union(parts, exact=False)
+    if isinstance(q, wq.Phrase):
+        return _phrase(searcher, tables, q)
+    if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+        return NOTHING
+    # Anything else the parser may make: Whoosh's own matcher, every match.
+    return Scored.of_ids(
+        np.sort(np.fromiter(searcher.docs_for_query(q), dtype=np.int64)), exact=False
+    )
 
 
-def combine(masks: list[np.ndarray], every: bool) -> np.ndarray:
-    """The AND (every) or OR of masks, in place in a copy of the first (numpy's
-    `reduce` over a list first copies the list into one two-dimensional array)."""
-    out = masks[0].copy()
-    for m in masks[1:]:
-        if every:
-            out &= m
-        else:
-            out |= m
-    return out
+def _union(parts: list[Scored], exact: bool) -> Scored:
+    if len(parts) <= 1:
+        out = parts[0] if parts else NOTHING
+        return Scored(out.ids, out.scores, out.exact and exact)
+    ids, where = np.unique(np.concatenate([p.ids for p in parts]), return_inverse=True)
+    weights = np.concatenate([p.scores for p in parts])
+    sums = np.bincount(where, weights=weights, minlength=len(ids))
+    return Scored(ids, sums.astype(np.float64, copy=False), exact)  # int64 when empty
 
 
-def _text(text: str | bytes) -> str:
-    return text.decode("utf-8") if isinstance(text, bytes) else text
+def _phrase(searcher: Any, tables: Tables, q: Any) -> Scored:
+    """The documents holding all the words, then their positions read at those only (a
+    phrase of common words costs what their rare combination does). Whoosh scores a
+    phrase as the AND of its words, times the phrase's boost."""
+    words = [text_of(w) for w in q.words]
+    parts = [term(searcher, tables, wq.Term(q.fieldname, w)) for w in words]
+    ids = parts[0].ids
+    for p in parts[1:]:
+        ids = np.intersect1d(ids, p.ids, assume_unique=True)
+    if q.slop != 1 or len(words) < 2:  # not made by our parser; Whoosh knows how
+        found = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
+        return Scored.of_ids(np.intersect1d(ids, found), exact=False)
+    ids = np.asarray(sorted(phrase_docs(searcher, q.fieldname, words, ids.tolist())), np.int64)
+    scores = np.zeros(len(ids))
+    for part in parts:
+        scores += part.scores[np.searchsorted(part.ids, ids)]
+    return Scored(ids, scores * q.boost if q.boost != 1.0 else scores)
 
 
 def phrase_docs(searcher: Any, field: str, words: list[str], docnums: list[int]) -> set[int]:
@@ -142,6 +129,26 @@ def phrase_docs(searcher: Any, field: str, words: list[str], docnums: list[int])
                 if any(all(s + k in ps for k, ps in enumerate(rest, 1)) for s in positions[0][d]):
                     found.add(d + offset)
     return found
+
+
+def filter_mask(searcher: Any, tables: Tables, filters: Filters) -> np.ndarray | None:
+    """The documents the filters let through; None when there are none."""
+    if not filters:
+        return None
+    mask = tables.live.copy()
+    for field, values in (
+        ("tags", filters.tags),
+        ("locations", filters.locations),
+        ("story", filters.stories),
+    ):
+        for value in values:
+            key = label_key(value) if field != "story" else value.lower()
+            mask &= Scored.of_ids(tables.term(searcher, field, key)).mask(tables.size)
+    for kind in filters.kinds:
+        mask &= tables.kinds == KINDS.index(kind)
+    if filters.date_from or filters.date_to:
+        mask &= tables.days_between(filters.date_from, filters.date_to)
+    return mask
 
 
 def scoring_query(q: Any) -> Any:

@@ -18,11 +18,11 @@ from whoosh.collectors import TimeLimit, TopCollector, WrappingCollector
 
 from searchsvc.config import SearchConfig
 from searchsvc.index.compile import OPERATORS, _plain_words
-from searchsvc.index.matching import Matcher, scoring_query
+from searchsvc.index.matching import evaluate, scoring_query
 from searchsvc.index.schema import TEXT_ANALYZER
-from searchsvc.index.scoring import Scored, query_scores
+from searchsvc.index.scoring import Scored
 from searchsvc.index.scoring import top as top_scores
-from searchsvc.index.tables import KINDS, TableCache
+from searchsvc.index.tables import KINDS, TableCache, Tables
 
 RESCORE_WINDOW = 50
 EXACT_WINDOW = 20  # top hits whose stored text is read for exact word forms
@@ -71,23 +71,19 @@ class _Deadline(WrappingCollector):
 
 
 def match(
-    searcher: Any, matcher: Matcher, q: Any, allowed: np.ndarray | None
-) -> tuple[Scored | None, np.ndarray]:
-    """The query's scores where they are made in arrays (scoring.py: they carry the
-    match set), and the documents it and the filters match."""
-    scored = query_scores(searcher, matcher.tables, q)
-    if scored is None:
-        return None, _within(matcher.query(searcher, q), allowed)
-    found = np.zeros(matcher.tables.size, dtype=bool)
-    found[scored.ids] = True
-    return scored, _within(found, allowed)
+    searcher: Any, tables: Tables, q: Any, allowed: np.ndarray | None
+) -> tuple[Scored, np.ndarray]:
+    """The query's documents and scores (matching.py), and the documents it and the
+    filters match, as a mask."""
+    scored = evaluate(searcher, tables, q)
+    return scored, _within(scored.mask(tables.size), allowed)
 
 
 def by_relevance(
     searcher: Any,
-    matcher: Matcher,
+    tables: Tables,
     q: Any,
-    scores: Scored | None,
+    scores: Scored,
     leaves: list[Any],
     found: np.ndarray,
     start: int,
@@ -104,12 +100,12 @@ def by_relevance(
     scored = np.zeros_like(found)
     partial = False
     limit = max(stop, RESCORE_WINDOW)
-    if scores is not None and leaves:  # scored in arrays (scoring.py)
+    if scores.exact and leaves:  # scored in arrays, as Whoosh would (matching.py)
         scored = found
         ranked = top_scores(scores, scored, limit)
     elif (scoring := scoring_query(q) if leaves else None) is not None:
         # Prefixes, wildcards, fuzzy terms: Whoosh's matchers score them.
-        scored = found & matcher.query(searcher, scoring)
+        scored = found & evaluate(searcher, tables, scoring).mask(tables.size)
         collector = _Top(limit, scored)
         try:
             searcher.search_with_collector(scoring, _Deadline(collector, cfg.time_limit))
@@ -121,7 +117,6 @@ def by_relevance(
     n_scored = int(np.count_nonzero(scored))
     if stop > n_scored and not partial:
         rest = found & ~scored
-        tables = matcher.tables
         page += [
             (None, d)
             for d in tables.ordered(rest, "-date", max(0, start - n_scored), stop - n_scored)

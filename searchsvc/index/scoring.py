@@ -1,18 +1,17 @@
-"""BM25F as Whoosh computes it, over arrays, for queries made of terms.
+"""BM25F as Whoosh computes it, over arrays: the scores of a term's documents, and the
+best of a scored set.
 
 Whoosh scores a query by walking its matchers one document at a time in Python, and
 opening a matcher costs a lookup per term, field and segment: at archive size that was
-most of a search. For a query of plain terms (the words of a search box, `tags:`, `kind:`)
-combined by AND, OR and NOT, the scores are added up here as Whoosh's matchers add them
-(an AND or OR sums its matching children, a NOT counts 1), each term scoring Whoosh's
-BM25F:
+most of a search. Here a term scores all its documents at once, from the posting arrays
+the tables cache, with Whoosh's BM25F:
 
     boost * idf * tf (K1 + 1) / (tf + K1 ((1 - B) + B fl / avgfl))
 
 (tf: the term's weight in the document; fl: the document's field length as Whoosh stores
-it; a field that is not scorable adds the term's weight). Here it is computed for all the
-documents at once, from the posting arrays the tables cache. `tests/test_scoring.py`
-checks that it ranks as Whoosh's own collector does.
+it; a field that is not scorable adds the term's weight). matching.py adds them up over a
+query as Whoosh's matchers do; `tests/test_scoring.py` checks the sums against Whoosh's own
+collector.
 """
 
 from __future__ import annotations
@@ -21,121 +20,60 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from whoosh import query as wq
 from whoosh.scoring import BM25F
 
-from searchsvc.index.matching import Matcher
-from searchsvc.index.schema import DayRange
 from searchsvc.index.tables import Tables
-
-
-class Unsupported(Exception):
-    """A node this module does not score (Whoosh's matchers do)."""
 
 
 @dataclass
 class Scored:
     """The documents a node matches (sorted, unique) and their scores: sparse, because a
-    query's words are rare where the index is large."""
+    query's words are rare where the index is large. `exact`: the scores are those
+    Whoosh's matchers give (else the node holds a prefix, wildcard or fuzzy term, whose
+    scores only Whoosh's matchers make: its scores here are 0, its documents exact)."""
 
     ids: np.ndarray
     scores: np.ndarray
+    exact: bool = True
 
     @classmethod
-    def of_mask(cls, mask: np.ndarray, score: float) -> Scored:
-        ids = np.flatnonzero(mask)
-        return cls(ids, np.full(len(ids), score))
+    def of_ids(cls, ids: np.ndarray, score: float = 0.0, exact: bool = True) -> Scored:
+        ids = np.asarray(ids, dtype=np.int64)
+        return cls(ids, np.full(len(ids), score), exact)
 
-
-_NOTHING = Scored(np.zeros(0, dtype=np.int64), np.zeros(0))
-
-
-def query_scores(searcher: Any, tables: Tables, q: Any) -> Scored | None:
-    """The documents the query matches and their scores, as Whoosh's matchers add them
-    up; None when the query has a node other than terms, AND, OR, NOT, ANDNOT, ANDMAYBE
-    phrases and date ranges, or the weighting is not BM25F."""
-    if not isinstance(searcher.weighting, BM25F):
-        return None
-    try:
-        return _scores(searcher, tables, q)
-    except Unsupported:
-        return None
-
-
-def _scores(searcher: Any, tables: Tables, q: Any) -> Scored:
-    """A node's matches and scores, following the matchers Whoosh makes of it."""
-    if type(q) is wq.Term:
-        return _term(searcher, tables, q)
-    if isinstance(q, DayRange):
-        return Scored.of_mask(tables.live & tables.days_between(q.start, q.end), 0.0)
-    if isinstance(q, wq.Not):  # Whoosh's InverseMatcher scores 1
-        mask = tables.live.copy()
-        mask[_scores(searcher, tables, q.query).ids] = False
-        return Scored.of_mask(mask, 1.0)
-    if isinstance(q, wq.AndNot):
-        a, b = _scores(searcher, tables, q.a), _scores(searcher, tables, q.b)
-        keep = ~np.isin(a.ids, b.ids, assume_unique=True)
-        return Scored(a.ids[keep], a.scores[keep])
-    if isinstance(q, wq.AndMaybe):
-        a, b = _scores(searcher, tables, q.a), _scores(searcher, tables, q.b)
-        _, ia, ib = np.intersect1d(a.ids, b.ids, assume_unique=True, return_indices=True)
-        scores = a.scores.copy()
-        scores[ia] += b.scores[ib]
-        return Scored(a.ids, scores)
-    if type(q) is wq.And:
-        parts = [_scores(searcher, tables, c) for c in q.children()]
-        if not parts:
-            return _NOTHING
-        out = parts[0]
-        for p in parts[1:]:
-            ids, ia, ib = np.intersect1d(out.ids, p.ids, assume_unique=True, return_indices=True)
-            out = Scored(ids, out.scores[ia] + p.scores[ib])
+    def mask(self, size: int) -> np.ndarray:
+        out = np.zeros(size, dtype=bool)
+        out[self.ids] = True
         return out
-    if type(q) is wq.Or:
-        parts = [_scores(searcher, tables, c) for c in q.children()]
-        if len(parts) <= 1:
-            return parts[0] if parts else _NOTHING
-        ids, where = np.unique(np.concatenate([p.ids for p in parts]), return_inverse=True)
-        weights = np.concatenate([p.scores for p in parts])
-        sums = np.bincount(where, weights=weights, minlength=len(ids))
-        return Scored(ids, sums.astype(np.float64, copy=False))  # int64 when empty
-    if isinstance(q, wq.Phrase) and q.slop == 1:
-        return _phrase(searcher, tables, q)
-    if q is wq.NullQuery:
-        return _NOTHING
-    raise Unsupported(type(q).__name__)
 
 
-def _phrase(searcher: Any, tables: Tables, q: Any) -> Scored:
-    """Whoosh scores a phrase as the AND of its words (times the phrase's boost), at the
-    documents where the words stand together."""
-    ids = np.flatnonzero(Matcher(tables).query(searcher, q))
-    scores = np.zeros(len(ids))
-    for word in q.words:
-        part = _term(searcher, tables, wq.Term(q.fieldname, word))
-        scores += part.scores[np.searchsorted(part.ids, ids)]
-    return Scored(ids, scores * q.boost if q.boost != 1.0 else scores)
+NOTHING = Scored(np.zeros(0, dtype=np.int64), np.zeros(0))
 
 
-def _term(searcher: Any, tables: Tables, leaf: Any) -> Scored:
+def text_of(text: str | bytes) -> str:
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def term(searcher: Any, tables: Tables, leaf: Any) -> Scored:
+    """A term's documents, scored with Whoosh's BM25F (or the posting's weight, in a field
+    that is not scored): the expression of whoosh.scoring.bm25, for the same rounding."""
     field = leaf.fieldname
-    text = leaf.text.decode("utf-8") if isinstance(leaf.text, bytes) else leaf.text
+    text = text_of(leaf.text)
     if field not in searcher.schema:
-        return _NOTHING
+        return NOTHING
     ids, weights = tables.postings(searcher, field, text)
     if not len(ids):
-        return _NOTHING
+        return NOTHING
     tf = weights.astype(np.float64)
     if searcher.schema[field].scorable:
-        if field not in tables.lengths:
-            raise Unsupported(field)
         weighting = searcher.weighting
+        if field not in tables.lengths or not isinstance(weighting, BM25F):
+            return Scored.of_ids(ids, exact=False)
         b = weighting._field_B.get(field, weighting.B)
         k1 = weighting.K1
         idf = searcher.idf(field, text)
         avgfl = searcher.avg_field_length(field) or 1
         fl = tables.lengths[field][ids]
-        # The expression as whoosh.scoring.bm25 writes it, for the same rounding.
         s = idf * ((tf * (k1 + 1)) / (tf + k1 * ((1 - b) + b * fl / avgfl)))
     else:
         s = tf  # Whoosh's WeightScorer: the posting's weight

@@ -23,7 +23,7 @@ from searchsvc.index import related as _related
 from searchsvc.index import state
 from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_words
 from searchsvc.index.live import IndexUnavailable, LiveIndex
-from searchsvc.index.matching import Matcher, positive_leaves
+from searchsvc.index.matching import filter_mask, positive_leaves
 from searchsvc.index.ranking import by_relevance, match
 from searchsvc.index.schema import TEXT_FIELDS, stored_dict
 from searchsvc.index.snippets import highlight
@@ -44,34 +44,29 @@ class SearchIndex(LiveIndex, QueryCompiler):
         LiveIndex.__init__(self, config)
         QueryCompiler.__init__(self, config)
 
-    def _matcher(self, searcher: Any) -> Matcher:
-        """The match sets of the searcher's generation."""
-        return Matcher(self.tables.get(searcher))
-
     # --- searches ----------------------------------------------------------------------------
 
     def search(self, req: SearchRequest) -> SearchResult:
         t0 = time.perf_counter()
         searcher = self.searcher()
-        matcher = self._matcher(searcher)
-        tables = matcher.tables
-        allowed = matcher.filters(searcher, req.filters)
+        tables = self.tables.get(searcher)
+        allowed = filter_mask(searcher, tables, req.filters)
         start, stop = (req.page - 1) * req.per_page, req.page * req.per_page
         partial = False
         terms: dict[str, set[str]] = {}
         if req.q:
             q = self.compile(req.q)
             _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
-            scored, found = match(searcher, matcher, q, allowed)
+            scored, found = match(searcher, tables, q, allowed)
             if not found.any() and _plain_words(req.q) > 1:
                 q = self.compile(req.q, "or")
-                scored, found = match(searcher, matcher, q, allowed)
+                scored, found = match(searcher, tables, q, allowed)
             leaves = positive_leaves(q)
             terms = _terms_by_field(leaves, searcher.reader())
             if req.sort == "relevance":
                 page, partial = by_relevance(
                     searcher,
-                    matcher,
+                    tables,
                     q,
                     scored,
                     leaves,
@@ -135,10 +130,10 @@ class SearchIndex(LiveIndex, QueryCompiler):
         stored = searcher.document(id=doc_id)
         if stored is None:
             return None
-        matcher = self._matcher(searcher)
-        allowed = matcher.filters(searcher, filters)
+        tables = self.tables.get(searcher)
+        allowed = filter_mask(searcher, tables, filters)
         return _related.related(
-            searcher, matcher.tables, stored_dict(stored), self.config.related, limit, allowed
+            searcher, tables, stored_dict(stored), self.config.related, limit, allowed
         )
 
     def health(self) -> dict[str, Any]:
