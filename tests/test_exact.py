@@ -325,6 +325,16 @@ def date_order(docs: dict[str, Doc], found: set[str], newest_first: bool) -> lis
     return dated + sorted(i for i in found if not docs[i].date)
 
 
+def examples(n: int):
+    """Hypothesis settings of these tests: n examples, no deadline (a request pages
+    through its whole result)."""
+    return settings(
+        max_examples=n,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 def get(client, path: str, params: dict[str, list[str]]):
     response = client.get(path, query_string=[(k, v) for k, vs in params.items() for v in vs])
     return response.status_code, response.get_json()
@@ -361,11 +371,7 @@ def check_answer(w: dict, params: dict[str, list[str]], expected: set[str]) -> N
         assert seen == order, params
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@examples(150)
 @given(data=st.data())
 def test_search_counts_and_pages_match_the_oracle(world, data):
     w = world
@@ -383,11 +389,7 @@ def test_search_counts_and_pages_match_the_oracle(world, data):
     check_answer(w, params, evaluate(tree, w["docs"]) & allowed)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@examples(60)
 @given(data=st.data())
 def test_plain_words_and_browsing_match_the_oracle(world, data):
     """Plain words mean all of them, or any of them when all find nothing (with the
@@ -410,11 +412,7 @@ def test_plain_words_and_browsing_match_the_oracle(world, data):
     check_answer(w, params, expected)
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@examples(60)
 @given(data=st.data())
 def test_related_honours_every_filter(world, data):
     w = world
