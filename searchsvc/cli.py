@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from searchsvc import __version__
-from searchsvc.config import Config, ConfigError, load_config
+from searchsvc.config import Config, ConfigError, SearchConfig, load_config
 from searchsvc.exits import EXIT_BUSY, EXIT_CANT_WRITE, EXIT_NOT_FOUND, EXIT_RUN_FAILED, EXIT_USAGE
-from searchsvc.query import REPEATABLE_PARAMS, SORTS, QueryError, request_from_params
+from searchsvc.query import SEARCH_PARAMS, QueryError, request_from_params
 
 log = logging.getLogger("searchsvc")
 
@@ -47,13 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("query", help='Whoosh query syntax: words, "phrases", AND/OR/NOT, field:value')
     paths(sp)
     sp.add_argument("--json", action="store_true", help="print the result as JSON")
-    sp.add_argument("--limit", type=int, default=10, help="hits to show (default 10)")
-    sp.add_argument("--page", type=int, default=1)
-    sp.add_argument("--sort", choices=SORTS, default="relevance")
-    for name in REPEATABLE_PARAMS:
-        sp.add_argument(f"--{name}", action="append", default=[], help=f"filter by {name}")
-    sp.add_argument("--from", dest="date_from", help="from date: YYYY, YYYY-MM or YYYY-MM-DD")
-    sp.add_argument("--to", dest="date_to", help="to date (inclusive)")
+    _search_flags(sp)
 
     sp = sub.add_parser("show", help="show one stored document")
     sp.add_argument("id", help="document id: its path relative to the content root")
@@ -70,6 +64,33 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("schedule", help="run only the scheduled re-indexing")
     paths(sp)
     return p
+
+
+def _search_flags(sp: argparse.ArgumentParser) -> None:
+    """One flag per parameter of /search (but q, the positional query), from their
+    declarations (query.SEARCH_PARAMS); the values are checked as the API checks them."""
+    defaults = SearchConfig()
+    for p in SEARCH_PARAMS:
+        if p.name == "q":
+            continue
+        names = [p.flag, "--limit"] if p.name == "per_page" else [p.flag]
+        choices = f" ({', '.join(p.choices)})" if p.choices else ""
+        sp.add_argument(
+            *names,
+            dest=f"param_{p.name}",
+            action="append" if p.repeat else "store",
+            metavar=p.name.upper(),
+            help=p.describe(defaults) + choices,
+        )
+
+
+def _search_params(args: argparse.Namespace) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {"q": [args.query]}
+    for p in SEARCH_PARAMS:
+        if p.name != "q":
+            value = getattr(args, f"param_{p.name}")
+            params[p.name] = list(value or []) if p.repeat else [value] if value else []
+    return params
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
@@ -145,18 +166,7 @@ def _open(config: Config) -> Any:
 def cmd_search(config: Config, args: argparse.Namespace) -> int:
     from searchsvc.index import IndexUnavailable
 
-    params = {
-        "q": [args.query],
-        "page": [str(args.page)],
-        "per_page": [str(args.limit)],
-        "sort": [args.sort],
-        "tag": args.tag,
-        "location": args.location,
-        "kind": args.kind,
-        "story": args.story,
-        "from": [args.date_from] if args.date_from else [],
-        "to": [args.date_to] if args.date_to else [],
-    }
+    params = _search_params(args)
     try:
         req = request_from_params(params, config.search)
         result = _open(config).search(req)

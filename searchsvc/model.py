@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 Kind = Literal["event", "source"]
 KINDS: tuple[Kind, ...] = ("event", "source")
+SOURCE_ONLY = ("url", "publisher", "event")  # keys only a source text's JSON has
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +51,11 @@ class Document:
     locations: list[str] = field(default_factory=list)
     sources: list[SourceRef] = field(default_factory=list)
     related: list[RelatedLink] = field(default_factory=list)
-    # Source texts only: where the article was published, and the event it reports on.
-    url: str | None = None
+    # Source texts only (SOURCE_ONLY): where the article was published, and the event it
+    # reports on.
+    url: str | None = field(default=None, metadata={"doc": "where the article was published"})
     publisher: str | None = None
-    event: str | None = None
+    event: str | None = field(default=None, metadata={"doc": "the event it reports on"})
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape (`searchsvc show --json`, `GET /events/<id>`)."""
@@ -74,7 +76,7 @@ class Document:
             ],
         }
         if self.kind == "source":
-            out.update(url=self.url, publisher=self.publisher, event=self.event)
+            out.update({name: getattr(self, name) for name in SOURCE_ONLY})
         return out
 
     @classmethod
@@ -101,6 +103,40 @@ class Document:
             publisher=data.get("publisher"),
             event=data.get("event"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A document attribute that readers filter by (and may count in facets or be offered
+    as completions). Declared once, here: the index schema, the filters, the facets, the
+    request parameters, the OpenAPI document, the CLI flags and the page follow from it.
+    Adding one is this declaration and the parser that fills the attribute."""
+
+    name: str  # the Document attribute, the index field and the facet
+    param: str  # the filter parameter (`tag=`), the CLI flag and the completion kind
+    multi: bool  # a list of values (tags) or one value or None (story)
+    facet: bool  # counted over the result set in /search's facets
+    suggest: bool  # offered as a completion by /suggest
+    help: str  # what a filter by it keeps, for the API description and --help
+
+    def values(self, doc: Document | dict[str, Any]) -> list[str]:
+        """The document's values of this label (a Document, or its `to_dict` form)."""
+        value = doc.get(self.name) if isinstance(doc, dict) else getattr(doc, self.name)
+        if self.multi:
+            return list(value or [])
+        return [value] if value else []
+
+
+LABELS: tuple[Label, ...] = (
+    Label("tags", "tag", True, True, True, "documents with this tag"),
+    Label("locations", "location", True, True, True, "documents with this location"),
+    Label("story", "story", False, False, True, "documents of this story"),
+)
+
+
+def label(name: str) -> Label:
+    """The label of this name (a Document attribute)."""
+    return next(lb for lb in LABELS if lb.name == name)
 
 
 @dataclass(frozen=True, slots=True)

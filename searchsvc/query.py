@@ -1,55 +1,126 @@
 """What a search asks and what it answers, independent of Whoosh and of HTTP.
 
-The HTTP layer and the command line turn their input into a SearchRequest with
-`request_from_params` (which validates everything a client can send) and get back
-plain data to serialise.
+The endpoints' parameters are declared here, once, as `Param`s (`params.py`): the HTTP
+layer and the command line turn their input into requests with `request_from_params` and
+its siblings (which validate everything a client can send), the OpenAPI document and the
+command line's flags follow from the same declarations. The answers are dataclasses whose
+fields (with their descriptions) are the JSON a client gets and its OpenAPI schema.
 """
 
 from __future__ import annotations
 
-import calendar
+import dataclasses
 import datetime as dt
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from searchsvc.config import SearchConfig
-from searchsvc.model import KINDS
+from searchsvc.model import KINDS, LABELS, Kind
+from searchsvc.params import (
+    DATE_HELP,
+    DATE_PATTERN,
+    MAX_FILTER_CHARS,
+    MAX_FILTER_VALUES,
+    TEXT_PATTERN,
+    Param,
+    QueryError,
+    parse_date_bound,
+    read,
+)
+
+__all__ = [
+    "DATE_PATTERN",
+    "MAX_FILTER_CHARS",
+    "MAX_FILTER_VALUES",
+    "TEXT_PATTERN",
+    "QueryError",
+    "parse_date_bound",
+]
 
 Sort = Literal["relevance", "date", "-date"]
 SORTS: tuple[Sort, ...] = ("relevance", "date", "-date")
-REPEATABLE_PARAMS = ("tag", "location", "kind", "story")  # each value must match
-FILTER_PARAMS = (*REPEATABLE_PARAMS, "from", "to")
-MAX_FILTER_VALUES = 20
-MAX_FILTER_CHARS = 200
 MAX_SUGGEST = 20  # completions per request
 MAX_SUGGEST_CHARS = 100
 SUGGEST_FORMATS = ("json", "opensearch")
 MAX_RELATED = 50
 
+# --- what a request may ask ------------------------------------------------------------------
 
-class QueryError(ValueError):
-    """A request that cannot be answered as asked; the message says what is wrong."""
+FILTERS: tuple[Param, ...] = (
+    *(
+        Param(
+            lb.param,
+            f"only {lb.help} (repeatable, at most {MAX_FILTER_VALUES}: all must match; "
+            "at most {max_chars} characters each)",
+            repeat=True,
+        )
+        for lb in LABELS
+    ),
+    Param("kind", "event or source (repeatable)", "choice", repeat=True, choices=KINDS, fold=True),
+    Param("from", f"from this date, inclusive: {DATE_HELP}", "date"),
+    Param("to", f"up to this date, inclusive: {DATE_HELP}", "date", end=True),
+)
+REPEATABLE_PARAMS = tuple(p.name for p in FILTERS if p.repeat)
+FILTER_PARAMS = tuple(p.name for p in FILTERS)
 
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
+SEARCH_PARAMS: tuple[Param, ...] = (
+    Param(
+        "q",
+        'query in Whoosh syntax: words, "phrases", AND/OR/NOT, field:value, prefix*, '
+        "fuzzy~; empty to browse newest first",
+        max_chars=lambda c: c.max_query_chars,
+    ),
+    *FILTERS,
+    Param(
+        "sort",
+        "relevance (default), date (oldest first) or -date (newest first); undated "
+        "documents last in both date orders, ties by id",
+        "choice",
+        default="relevance",
+        choices=SORTS,
+    ),
+    Param("page", "page number, from 1 (at most {hi})", "int", default=1, hi=lambda c: c.max_page),
+    Param(
+        "per_page",
+        "hits per page (default {default}, at most {hi})",
+        "int",
+        default=lambda c: c.per_page,
+        hi=lambda c: c.max_per_page,
+    ),
+)
+SUGGEST_PARAMS: tuple[Param, ...] = (
+    # Not stripped: "mali " (a finished word) completes otherwise than "mali".
+    Param("q", "what the user has typed", max_chars=MAX_SUGGEST_CHARS, strip=False),
+    Param("limit", "how many (default {default}, at most {hi})", "int", default=8, hi=MAX_SUGGEST),
+    Param(
+        "format",
+        "json (default) or opensearch: [query, [texts]] as application/x-suggestions+json, "
+        "the browsers' suggestion format",
+        "choice",
+        default="json",
+        choices=SUGGEST_FORMATS,
+    ),
+)
+RELATED_PARAMS: tuple[Param, ...] = (
+    Param("limit", "how many (default {default}, at most {hi})", "int", default=10, hi=MAX_RELATED),
+    *FILTERS,
+)
 
 
 @dataclass(frozen=True)
 class Filters:
-    tags: tuple[str, ...] = ()
-    locations: tuple[str, ...] = ()
+    """What a search or a related-events request keeps: documents with every label value
+    asked for (by `Label.name`: `{"tags": ("mali",)}`), of these kinds, in these dates."""
+
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     kinds: tuple[str, ...] = ()
-    stories: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
     def __bool__(self) -> bool:
-        return any(asdict(self).values())
+        return bool(self.kinds or self.date_from or self.date_to or any(self.labels.values()))
 
 
 @dataclass(frozen=True)
@@ -68,18 +139,87 @@ class SuggestRequest:
     format: str = "json"
 
 
+def _filters(values: Mapping[str, Any], params: Mapping[str, Sequence[str]]) -> Filters:
+    start, end = values["from"], values["to"]
+    if start and end and start > end:
+        sent = {k: (params.get(k) or [""])[0].strip() for k in ("from", "to")}
+        raise QueryError(f"from={sent['from']} is after to={sent['to']}", "from")
+    return Filters(
+        labels={lb.name: values[lb.param] for lb in LABELS if values[lb.param]},
+        kinds=values["kind"],
+        date_from=start,
+        date_to=end,
+    )
+
+
+def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfig) -> SearchRequest:
+    """Validate query parameters (as lists of strings, like a query string) into a request."""
+    values = read(params, SEARCH_PARAMS, config)
+    return SearchRequest(
+        q=values["q"],
+        filters=_filters(values, params),
+        sort=values["sort"],
+        page=values["page"],
+        per_page=values["per_page"],
+    )
+
+
+def suggest_from_params(params: Mapping[str, Sequence[str]]) -> SuggestRequest:
+    """Validate the parameters of a completions request."""
+    return SuggestRequest(**read(params, SUGGEST_PARAMS, SearchConfig()))
+
+
+def related_from_params(params: Mapping[str, Sequence[str]]) -> tuple[int, Filters]:
+    """The `limit` and the filters of a related-events request."""
+    values = read(params, RELATED_PARAMS, SearchConfig())
+    return values["limit"], _filters(values, params)
+
+
+# --- what an answer holds --------------------------------------------------------------------
+
+
+def about(
+    text: str, omit_empty: bool = False, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The metadata of a field of an answer: its description (for the OpenAPI document);
+    `omit_empty`: left out of the JSON when empty (so optional in the schema); `schema`:
+    what the type does not say (`{"format": "date"}`)."""
+    return {"doc": text, "omit_empty": omit_empty, "schema": schema or {}}
+
+
+def to_json(answer: Any) -> Any:
+    """An answer (dataclasses, lists and dicts of them) as JSON-ready data: every field
+    under its own name, those marked `omit_empty` only when they hold something."""
+    if dataclasses.is_dataclass(answer) and not isinstance(answer, type):
+        return {
+            f.name: to_json(getattr(answer, f.name))
+            for f in dataclasses.fields(answer)
+            if getattr(answer, f.name) or not f.metadata.get("omit_empty")
+        }
+    if isinstance(answer, list | tuple):
+        return [to_json(v) for v in answer]
+    if isinstance(answer, dict):
+        return {k: to_json(v) for k, v in answer.items()}
+    return answer
+
+
 @dataclass
 class Hit:
-    id: str
-    kind: str
-    title: str
-    date: str | None
-    story: str | None
-    tags: list[str]
-    locations: list[str]
-    snippet: str
-    score: float | None
-    shared: list[str] | None = None  # related events: the tags shared with the document
+    id: str = field(metadata=about("the file's path relative to the content root"))
+    kind: Kind = field(metadata=about("event or source"))
+    title: str = field(metadata=about("as the page gives it"))
+    date: str | None = field(
+        metadata=about("the event's day, or the article's", schema={"format": "date"})
+    )
+    story: str | None = field(metadata=about("the running story the event belongs to"))
+    tags: list[str] = field(metadata=about("as the page writes them"))
+    locations: list[str] = field(metadata=about("places named by the page or found in its text"))
+    snippet: str = field(metadata=about("HTML-escaped extract, matches wrapped in <mark>"))
+    score: float | None = field(metadata=about("relevance; none when sorted by date or browsing"))
+    # Related events only: the tags the event shares with the document.
+    context: list[str] | None = field(
+        default=None, metadata=about("the tags shared with the document", omit_empty=True)
+    )
 
     @classmethod
     def from_stored(
@@ -100,54 +240,60 @@ class Hit:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "id": self.id,
-            "kind": self.kind,
-            "title": self.title,
-            "date": self.date,
-            "story": self.story,
-            "tags": self.tags,
-            "locations": self.locations,
-            "snippet": self.snippet,
-            "score": self.score,
-        }
-        if self.shared is not None:
-            out["context"] = self.shared
+        out = to_json(self)
+        if self.context is not None:  # an empty list too: it shares no tag
+            out["context"] = self.context
         return out
 
 
-@dataclass
+class FacetValue(TypedDict):
+    value: str
+    count: int
+
+
+# The facets of a search, in the order the page shows them: the faceted labels, then the
+# year and the kind of document.
+FACETS: tuple[str, ...] = (*(lb.name for lb in LABELS if lb.facet), "year", "kind")
+
+
+@dataclass(kw_only=True)  # fields in the order of the JSON
 class SearchResult:
-    query: str
-    total: int
-    page: int
-    per_page: int
-    took_ms: float
-    hits: list[Hit]
-    facets: dict[str, list[dict[str, Any]]]
-    did_you_mean: str | None = None
-    partial: bool = False
+    query: str = field(metadata=about("the query as searched (stripped)"))
+    total: int = field(metadata=about("all matches, not just this page; exact, also when partial"))
     # "eq": the total is exact. Counts come from the match set, which the time limit does
     # not cut ("partial" concerns the ranking of the page only); "gte" is kept for a
     # count that may one day be a lower bound, as Elasticsearch's hits.total.relation.
-    total_relation: str = "eq"
+    total_relation: Literal["eq", "gte"] = field(
+        default="eq",
+        metadata=about(
+            "how total relates to the number of matches: eq (exact; counts come from the "
+            "whole match set, which the time limit never cuts) or gte (a lower bound)"
+        ),
+    )
+    page: int = field(metadata=about("this page's number, from 1"))
+    per_page: int = field(metadata=about("hits per page"))
+    took_ms: float = field(metadata=about("time to answer, in milliseconds"))
+    hits: list[Hit] = field(metadata=about("this page's hits, best first or in the order asked"))
+    facets: dict[str, list[FacetValue]] = field(
+        metadata=about(
+            "counts over the whole result set, the most frequent first", schema={"keys": FACETS}
+        )
+    )
+    did_you_mean: str | None = field(
+        default=None,
+        metadata=about("a corrected query, when this one finds little", omit_empty=True),
+    )
+    partial: bool = field(
+        default=False,
+        metadata=about(
+            "the time limit cut the ranking short: the page holds the best hits found in "
+            "time (total and facets stay exact)",
+            omit_empty=True,
+        ),
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "query": self.query,
-            "total": self.total,
-            "total_relation": self.total_relation,
-            "page": self.page,
-            "per_page": self.per_page,
-            "took_ms": round(self.took_ms, 2),
-            "hits": [h.to_dict() for h in self.hits],
-            "facets": self.facets,
-        }
-        if self.did_you_mean:
-            out["did_you_mean"] = self.did_you_mean
-        if self.partial:
-            out["partial"] = True
-        return out
+        return to_json(self)
 
 
 SNIPPET_CHARS = 220
@@ -159,147 +305,3 @@ def lead_snippet(text: str) -> str:
     if len(text) > SNIPPET_CHARS:
         text = text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
     return escape(text, quote=False)
-
-
-DATE_RE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
-
-
-def _date_pattern() -> str:
-    """What parse_date_bound accepts (before stripping spaces), as one regular expression
-    for the OpenAPI document: years 0001-9999, real months and real days, 29 February in
-    leap years only. tests/test_openapi.py checks the two agree."""
-    year = "(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
-    leap = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
-    month = "(0?[1-9]|1[0-2])"
-    day = (
-        "((0?[13578]|1[02])-(0?[1-9]|[12][0-9]|3[01])"
-        "|(0?[469]|11)-(0?[1-9]|[12][0-9]|30)"
-        "|0?2-(0?[1-9]|1[0-9]|2[0-8]))"
-    )
-    return f"^({year}(-{month})?|{year}-{day}|{leap}-0?2-29)$"
-
-
-DATE_PATTERN = _date_pattern()
-# Text a client sends: no control characters but tab, newline and carriage return.
-TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
-
-
-def parse_date_bound(value: str, end: bool, param: str) -> dt.date:
-    """`2013`, `2013-01` or `2013-01-21` (ASCII digits; years 0001-9999); a year or month
-    is taken whole (inclusive): its first day, or with `end` its last."""
-    m = DATE_RE.fullmatch(value.strip())
-    if not m:
-        raise QueryError(
-            f"{param}={value[:40]!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD", param
-        )
-    year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
-    if not (1 <= year <= 9999 and (m[2] is None or 1 <= month <= 12)):
-        raise QueryError(
-            f"{param}={value[:40]!r} is not a real date (years 0001-9999, months 1-12)", param
-        )
-    if m[2] is None:
-        return dt.date(year, 12, 31) if end else dt.date(year, 1, 1)
-    last = calendar.monthrange(year, month)[1]
-    if m[3] is None:
-        return dt.date(year, month, last if end else 1)
-    if not 1 <= day <= last:
-        raise QueryError(f"{param}={value[:40]!r} is not a real date", param)
-    return dt.date(year, month, day)
-
-
-def _raw(params: Mapping[str, Sequence[str]], name: str) -> str | None:
-    """The one value of a parameter as sent, None when not given."""
-    values = params.get(name) or []
-    if len(values) > 1:
-        raise QueryError(f"{name} is given {len(values)} times; give it once", name)
-    return values[0] if values else None
-
-
-def _one(params: Mapping[str, Sequence[str]], name: str) -> str | None:
-    """The one value of a parameter, stripped; None when not given or empty (`page=`):
-    an empty value means "not given", as for every parameter."""
-    return (_raw(params, name) or "").strip() or None
-
-
-def _int(params: Mapping[str, Sequence[str]], name: str, default: int, lo: int, hi: int) -> int:
-    raw = _one(params, name)
-    if raw is None:
-        return default
-    # ASCII digits only: str.isdigit() and \d also take "²" and "٣", which int() refuses
-    # or reads as another number.
-    if not re.fullmatch(r"[+]?[0-9]{1,9}", raw):
-        raise QueryError(f"{name}={raw[:40]!r} is not a whole number", name)
-    value = int(raw)
-    if not lo <= value <= hi:
-        raise QueryError(f"{name}={value} is out of range: use {lo} to {hi}", name)
-    return value
-
-
-def _text(value: str, name: str, limit: int) -> str:
-    if len(value) > limit:
-        raise QueryError(f"{name} is too long: {len(value)} characters (limit {limit})", name)
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise QueryError(f"{name} contains control characters", name)
-    return value
-
-
-def filters_from_params(params: Mapping[str, Sequence[str]]) -> Filters:
-    def many(name: str) -> tuple[str, ...]:
-        values = params.get(name) or []
-        if len(values) > MAX_FILTER_VALUES:
-            raise QueryError(f"too many {name} values (limit {MAX_FILTER_VALUES})", name)
-        # Checked as sent, then stripped: empty values mean "not given".
-        stripped = (_text(v, name, MAX_FILTER_CHARS).strip() for v in values)
-        return tuple(v for v in stripped if v)
-
-    kinds = many("kind")
-    for k in kinds:
-        if k.lower() not in KINDS:
-            raise QueryError(f"kind={k!r} is unknown: use one of {', '.join(KINDS)}", "kind")
-    start, end = _one(params, "from"), _one(params, "to")
-    date_from = parse_date_bound(start, False, "from") if start else None
-    date_to = parse_date_bound(end, True, "to") if end else None
-    if date_from and date_to and date_from > date_to:
-        raise QueryError(f"from={start} is after to={end}", "from")
-    return Filters(
-        tags=many("tag"),
-        locations=many("location"),
-        kinds=tuple(k.lower() for k in kinds),
-        stories=many("story"),
-        date_from=date_from,
-        date_to=date_to,
-    )
-
-
-def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfig) -> SearchRequest:
-    """Validate query parameters (as lists of strings, like a query string) into a request."""
-    q = _text(_raw(params, "q") or "", "q", config.max_query_chars).strip()
-    sort = _one(params, "sort") or "relevance"
-    if sort not in SORTS:
-        raise QueryError(f"sort={sort[:40]!r} is unknown: use one of {', '.join(SORTS)}", "sort")
-    return SearchRequest(
-        q=q,
-        filters=filters_from_params(params),
-        sort=sort,  # type: ignore[arg-type]
-        page=_int(params, "page", 1, 1, config.max_page),
-        per_page=_int(params, "per_page", config.per_page, 1, config.max_per_page),
-    )
-
-
-def suggest_from_params(params: Mapping[str, Sequence[str]]) -> SuggestRequest:
-    """Validate the parameters of a completions request."""
-    fmt = _one(params, "format") or "json"
-    if fmt not in SUGGEST_FORMATS:
-        raise QueryError(
-            f"format={fmt[:40]!r} is unknown: use one of {', '.join(SUGGEST_FORMATS)}", "format"
-        )
-    return SuggestRequest(
-        q=_text(_raw(params, "q") or "", "q", MAX_SUGGEST_CHARS),
-        limit=_int(params, "limit", 8, 1, MAX_SUGGEST),
-        format=fmt,
-    )
-
-
-def related_limit(params: Mapping[str, Sequence[str]], default: int = 10) -> int:
-    """The `limit` of a related-events request."""
-    return _int(params, "limit", default, 1, MAX_RELATED)

@@ -15,6 +15,9 @@ from searchsvc.query import (
     DATE_PATTERN,
     MAX_FILTER_CHARS,
     MAX_FILTER_VALUES,
+    RELATED_PARAMS,
+    SEARCH_PARAMS,
+    SUGGEST_PARAMS,
     TEXT_PATTERN,
     QueryError,
     parse_date_bound,
@@ -115,18 +118,46 @@ def test_responses_match_their_schemas(client, spec, path, url, status):
 
 def test_parameters_are_described(spec):
     names = {p["name"] for p in spec["paths"]["/search"]["get"]["parameters"]}
-    assert names == {
-        "q",
-        "tag",
-        "location",
-        "kind",
-        "story",
-        "from",
-        "to",
-        "sort",
-        "page",
-        "per_page",
+    assert names >= {"q", "tag", "location", "kind", "story", "from", "to", "sort", "page"}
+    assert names == {p.name for p in SEARCH_PARAMS}
+
+
+def _out_of_bounds(schema):
+    """A value the schema refuses."""
+    if schema["type"] == "array":
+        return _out_of_bounds(schema["items"])
+    if schema["type"] == "integer":
+        return str(schema["maximum"] + 1)
+    if "enum" in schema:
+        return "no-such-" + schema["enum"][0]
+    if schema.get("pattern") == DATE_PATTERN:
+        return "2013-02-30"
+    return "x" * (schema["maxLength"] + 1)
+
+
+@pytest.mark.parametrize(
+    ("path", "declared"),
+    [
+        ("/search", SEARCH_PARAMS),
+        ("/suggest", SUGGEST_PARAMS),
+        ("/events/{doc_id}/related", RELATED_PARAMS),
+    ],
+)
+def test_each_declared_parameter_is_described_and_checked_as_described(
+    client, spec, path, declared
+):
+    """The description and the validation come from one declaration: every parameter the
+    document lists is one the service reads, and a value outside its schema gets a 400
+    that names it."""
+    described = {
+        p["name"]: p for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "query"
     }
+    assert list(described) == [p.name for p in declared]
+    url = path.replace("{doc_id}", SEED_EVENT_ID)
+    for name, param in described.items():
+        r = client.get(url, query_string={name: _out_of_bounds(param["schema"])})
+        assert r.status_code == 400, (name, r.get_json())
+        assert r.get_json()["error"]["param"] == name
 
 
 def test_the_server_url_does_not_echo_the_host_header(client):

@@ -23,6 +23,7 @@ from searchsvc.index.schema import DayRange, label_key
 from searchsvc.index.scoring import NOTHING, Scored, term, text_of
 from searchsvc.index.tables import KINDS, Tables
 from searchsvc.index.whoosh_compat import positions_at
+from searchsvc.model import LABELS
 from searchsvc.query import Filters
 
 _MULTI = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange, wq.Variations)
@@ -136,14 +137,10 @@ def filter_mask(searcher: Any, tables: Tables, filters: Filters) -> np.ndarray |
     if not filters:
         return None
     mask = tables.live.copy()
-    for field, values in (
-        ("tags", filters.tags),
-        ("locations", filters.locations),
-        ("story", filters.stories),
-    ):
-        for value in values:
-            key = label_key(value) if field != "story" else value.lower()
-            mask &= Scored.of_ids(tables.term(searcher, field, key)).mask(tables.size)
+    for lb in LABELS:
+        for value in filters.labels.get(lb.name, ()):
+            key = label_key(value, lb.multi)
+            mask &= Scored.of_ids(tables.term(searcher, lb.name, key)).mask(tables.size)
     for kind in filters.kinds:
         mask &= tables.kinds == KINDS.index(kind)
     if filters.date_from or filters.date_to:

@@ -138,7 +138,7 @@ def _run_task_inner(task: Task) -> Result:
         assert writer is not None
         text = linked_text(doc) if doc.kind == "event" else ""
         writer.add_document(**to_fields(doc, text))
-        counts.add(doc.title, doc.summary, doc.tags, doc.locations, doc.story)
+        counts.add(doc)
         result.written[doc.id] = link_entry(doc, info)
 
     try:

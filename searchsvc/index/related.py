@@ -177,5 +177,5 @@ def _hit(searcher: Any, docnum: int, score: float, tags: set[str]) -> Hit:
         cand,
         lead_snippet(cand.get("summary") or cand.get("body") or ""),
         round(score, 4),
-        shared=[t for t in cand.get("tags", []) if label_key(t) in tags],
+        context=[t for t in cand.get("tags", []) if label_key(t) in tags],
     )

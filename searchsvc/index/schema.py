@@ -15,8 +15,8 @@ from whoosh import query as wq
 from whoosh.analysis import IDAnalyzer
 
 from searchsvc.index.analysis import FastPositions, NewsAnalyzer
-from searchsvc.model import Document
-from searchsvc.query import parse_date_bound
+from searchsvc.model import LABELS, Document, Label
+from searchsvc.params import parse_date_bound
 
 # Stemmed, stop-worded and accent-folded ("Tohoku" finds "Tōhoku").
 TEXT_ANALYZER = NewsAnalyzer()
@@ -152,16 +152,21 @@ def make_schema() -> fields.Schema:
         summary=_text(),
         # The body, and for an event the words of the source texts that belong to it too.
         body=_text(),
-        # Exact, case-insensitive labels: filters, facets and `tags:mali` queries.
-        tags=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
-        locations=fields.KEYWORD(lowercase=True, commas=True, scorable=True),
-        story=fields.ID(analyzer=_EXACT),
         # The ids an event's Related list links to (who links to whom, for "related").
         links=fields.KEYWORD(),
-        category=fields.ID(analyzer=_EXACT),
         # Everything needed to render a hit or `show` a document without the file.
         doc=fields.STORED,
+        **{lb.name: label_field(lb) for lb in LABELS},
     )
+
+
+def label_field(lb: Label) -> fields.FieldType:
+    """A label's field: exact, case-insensitive values, for filters, facets and queries
+    such as `tags:mali`. A list is a comma-separated keyword field, scored (`tags:mali`
+    ranks like a word); one value is one term."""
+    if lb.multi:
+        return fields.KEYWORD(lowercase=True, commas=True, scorable=True)
+    return fields.ID(analyzer=_EXACT)
 
 
 def signature(schema: fields.Schema) -> list[tuple[str, ...]]:
@@ -185,10 +190,11 @@ def signature(schema: fields.Schema) -> list[tuple[str, ...]]:
     )
 
 
-def label_key(value: str) -> str:
-    """A tag or location as the index keys it (lowercase; a comma is the separator of
-    the field, so one inside a label becomes a space): filters and facets key alike."""
-    return value.replace(",", " ").strip().lower()
+def label_key(value: str, multi: bool = True) -> str:
+    """A label's value as the index keys it: lowercase; in a list (tags, locations) a
+    comma is the separator of the field, so one inside a value becomes a space. Filters
+    and facets key alike."""
+    return value.replace(",", " ").strip().lower() if multi else value.lower()
 
 
 def _keywords(values: list[str]) -> str:
@@ -218,12 +224,12 @@ def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
         "title": doc.title,
         "summary": "" if repeats_title(doc) else doc.summary,
         "body": body,
-        "tags": _keywords(doc.tags),
         "links": [r.id for r in doc.related],
-        "locations": _keywords(doc.locations),
         "date": doc.date,
-        "story": doc.story,
-        "category": doc.category,
+        **{
+            lb.name: _keywords(lb.values(doc)) if lb.multi else getattr(doc, lb.name)
+            for lb in LABELS
+        },
     }
     out = {k: v for k, v in fields_.items() if v}
     out["day"] = doc.date.toordinal() if doc.date else 0

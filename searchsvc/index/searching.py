@@ -94,7 +94,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
             total=total,
             page=req.page,
             per_page=req.per_page,
-            took_ms=(time.perf_counter() - t0) * 1000,
+            took_ms=round((time.perf_counter() - t0) * 1000, 2),
             hits=hits,
             facets=tables.facets(found, searcher),
             partial=partial,

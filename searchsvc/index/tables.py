@@ -1,4 +1,4 @@
-"""Every document's labels (tags, locations, day, kind) and its place in the date
+"""Every document's labels (the faceted ones of `model.LABELS`, day, kind) and its place in the date
 orders, by global document number, in compact arrays.
 
 Facets count over a whole result set, date sorts take a page, date filters select days,
@@ -28,6 +28,7 @@ from searchsvc.index.whoosh_compat import (
     posting_ids,
     postings,
 )
+from searchsvc.model import LABELS, Label
 
 FACET_SIZE = 20
 KINDS = ("", "event", "source")  # kind codes: 0 unknown
@@ -37,12 +38,14 @@ POSTINGS_CACHED = 3_000_000  # postings kept in the cache of posting lists
 HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders
 HEADS_CACHED = 20_000  # titles and summaries kept per generation, for re-ranking (~1 KB each)
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
-SCORED_FIELDS = (*TEXT_FIELDS, "tags", "locations")  # fields whose lengths BM25F reads
+# Fields whose lengths BM25F reads: the text, and the labels that are lists (scorable).
+SCORED_FIELDS = (*TEXT_FIELDS, *(lb.name for lb in LABELS if lb.multi))
+FACETED = tuple(lb for lb in LABELS if lb.facet)
 
 
 @dataclass
 class Labels:
-    """A multi-valued label (tags, locations): each document's keys, as rows of a
+    """A label (tags, locations, category): each document's keys, as rows of a
     compressed sparse table (`keys[values[starts[d]:starts[d + 1]]]`)."""
 
     keys: list[str]  # as indexed: lowercase
@@ -75,8 +78,7 @@ class Head:
 
 @dataclass
 class _Segment:
-    tags: Labels
-    locations: Labels
+    labels: dict[str, Labels]  # the faceted labels, by name
     days: np.ndarray  # int32 day numbers, 0 when undated
     kinds: np.ndarray  # int8 codes of KINDS
     ids: list[str]  # sorted
@@ -114,8 +116,7 @@ def _read_segment(reader: Any) -> _Segment:
         kinds[posting_ids(reader, "kind", kind)] = code
     ids, id_docs = ids_in_order(reader, "id")
     return _Segment(
-        _labels(reader, "tags", n),
-        _labels(reader, "locations", n),
+        {lb.name: _labels(reader, lb.name, n) for lb in FACETED},
         days,
         kinds,
         ids,
@@ -158,8 +159,7 @@ class Tables:
             deleted = list(segreader.segment().deleted_docs())
             if deleted:
                 self.live[np.asarray(deleted, dtype=np.int64) + offset] = False
-        self.tags = _join([p.tags for p in parts])
-        self.locations = _join([p.locations for p in parts])
+        self.labels = {lb.name: _join([p.labels[lb.name] for p in parts]) for lb in FACETED}
         cat = (lambda a: np.concatenate(a)) if parts else (lambda a: np.zeros(0, np.int32))
         self.days = cat([p.days for p in parts]).astype(np.int32)
         self.kinds = cat([p.kinds for p in parts]).astype(np.int8)
@@ -211,15 +211,14 @@ class Tables:
         return (self.days >= lo) & (self.days <= hi)
 
     def facets(self, mask: np.ndarray, searcher: Any) -> dict[str, list[dict[str, Any]]]:
-        """Counts of tags, locations, years and kinds over the documents of the mask
+        """Counts of the faceted labels, years and kinds over the documents of the mask
         (`searcher`: the caller's, of this generation, for the labels' spellings)."""
         docs = np.flatnonzero(mask)
         years = np.bincount(self.years[docs], minlength=1)
         years[0] = 0  # undated
         kinds = np.bincount(self.kinds[docs], minlength=len(KINDS))
         return {
-            "tags": self._labelled(self.tags, docs, "tags", searcher),
-            "locations": self._labelled(self.locations, docs, "locations", searcher),
+            **{lb.name: self._labelled(lb, docs, searcher) for lb in FACETED},
             "year": [
                 {"value": str(y), "count": int(years[y])}
                 for y in sorted(np.flatnonzero(years).tolist(), key=lambda y: (-years[y], -y))[
@@ -233,9 +232,8 @@ class Tables:
             ],
         }
 
-    def _labelled(
-        self, labels: Labels, docs: np.ndarray, facet: str, searcher: Any
-    ) -> list[dict[str, Any]]:
+    def _labelled(self, lb: Label, docs: np.ndarray, searcher: Any) -> list[dict[str, Any]]:
+        labels = self.labels[lb.name]
         counts = labels.counts(docs)
         held = np.flatnonzero(counts)
         if len(held) > FACET_SIZE:  # every key tied with the last one shown, then sorted
@@ -243,7 +241,7 @@ class Tables:
             held = held[counts[held] >= floor]
         top = sorted(held.tolist(), key=lambda k: (-counts[k], labels.keys[k]))[:FACET_SIZE]
         return [
-            {"value": self.label(facet, labels.keys[k], searcher), "count": int(counts[k])}
+            {"value": self.label(lb, labels.keys[k], searcher), "count": int(counts[k])}
             for k in top
         ]
 
@@ -307,17 +305,18 @@ class Tables:
             self._heads[docnum] = found
         return found
 
-    def label(self, facet: str, key: str, searcher: Any) -> str:
+    def label(self, lb: Label, key: str, searcher: Any) -> str:
         """A key (lowercased in the index) as documents spell it: "Northern Mali conflict"."""
-        name = self._names.get((facet, key))
+        name = self._names.get((lb.name, key))
         if name is None:
             name = key
             with contextlib.suppress(Exception):
-                postings = searcher.postings(facet, key)
+                postings = searcher.postings(lb.name, key)
                 if postings.is_active():
                     stored = stored_dict(searcher.stored_fields(postings.id()))
-                    name = next((v for v in stored.get(facet, []) if label_key(v) == key), key)
-            self._names[(facet, key)] = name
+                    spelt = (v for v in lb.values(stored) if label_key(v, lb.multi) == key)
+                    name = next(spelt, key)
+            self._names[(lb.name, key)] = name
         return name
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from searchsvc.index.manifest import write_atomic
 from searchsvc.index.schema import stored_dict
+from searchsvc.model import LABELS, Document
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +40,22 @@ class Counts:
     spellings: Counter[str] = field(default_factory=Counter)  # as written -> occurrences
     labels: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, label)
 
-    def add(
-        self, title: str, summary: str, tags: list[str], locations: list[str], story: str | None
-    ) -> None:
-        """Count one document. In bulk (Counter.update runs in C): this is most of the
-        time it takes to count a segment."""
-        text = f"{title}\n{summary}"
+    def add(self, doc: Document | dict[str, Any]) -> None:
+        """Count one document (a Document or its stored form). In bulk (Counter.update
+        runs in C): this is most of the time it takes to count a segment."""
+        if isinstance(doc, dict):
+            text = f"{doc.get('title') or ''}\n{doc.get('summary') or ''}"
+        else:
+            text = f"{doc.title}\n{doc.summary}"
         words = _WORD.findall(text)
         if "'" in text or "’" in text:
             words = [w[:-2] if w.endswith(_POSSESSIVE) else w for w in words]
         self.spellings.update(words)
         self.words.update(set(map(str.lower, set(words))))
-        labels = [("tag", v) for v in set(tags)] + [("location", v) for v in set(locations)]
-        if story:
-            labels.append(("story", story))
-        self.labels.update(labels)
+        # Completions of each suggested label, by its parameter's name ("tag", "story").
+        self.labels.update(
+            (lb.param, v) for lb in LABELS if lb.suggest for v in set(lb.values(doc))
+        )
 
     def subtract(self, other: Counts) -> None:
         for mine, theirs in (
@@ -98,14 +100,7 @@ class SegmentCounts:
 
 def _add_stored(counts: Counts, reader: Any, docnums: Any) -> Counts:
     for docnum in docnums:
-        doc = stored_dict(reader.stored_fields(docnum))
-        counts.add(
-            doc.get("title", ""),
-            doc.get("summary", ""),
-            doc.get("tags", []),
-            doc.get("locations", []),
-            doc.get("story"),
-        )
+        counts.add(stored_dict(reader.stored_fields(docnum)))
     return counts
 
 

@@ -9,8 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from searchsvc.index import IndexUnavailable, SearchIndex
 from searchsvc.query import (
     SearchRequest,
-    filters_from_params,
-    related_limit,
+    related_from_params,
     request_from_params,
     suggest_from_params,
 )
@@ -51,9 +50,8 @@ def suggest() -> Response:
 
 @events_bp.get("/events/<path:doc_id>/related")
 def related(doc_id: str) -> Response:
-    args = params()
-    limit = related_limit(args)
-    hits = index().related(doc_id, filters_from_params(args), limit)
+    limit, filters = related_from_params(params())
+    hits = index().related(doc_id, filters, limit)
     if hits is None:
         return error_response(404, f"no document with id {doc_id!r}")
     return jsonify({"id": doc_id, "limit": limit, "hits": [h.to_dict() for h in hits]})

@@ -6,20 +6,22 @@ exists, and real responses match the schemas.
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import types
+import typing
+from dataclasses import fields, is_dataclass
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from searchsvc import __version__
 from searchsvc.config import SearchConfig
+from searchsvc.model import LABELS, SOURCE_ONLY, Document
+from searchsvc.params import DATE_PATTERN, MAX_FILTER_VALUES, TEXT_PATTERN, Param
 from searchsvc.query import (
-    DATE_PATTERN,
-    MAX_FILTER_CHARS,
-    MAX_FILTER_VALUES,
-    MAX_RELATED,
-    MAX_SUGGEST,
-    MAX_SUGGEST_CHARS,
-    SORTS,
-    SUGGEST_FORMATS,
-    TEXT_PATTERN,
+    RELATED_PARAMS,
+    SEARCH_PARAMS,
+    SUGGEST_PARAMS,
+    Hit,
+    SearchResult,
 )
 
 # An id is the document's path relative to the content root; a generated client must pass
@@ -30,6 +32,8 @@ DOC_ID_EXAMPLE = "news/2013/01/21/northern-mali-conflict-french-and-malian-troop
 # server.max_body_bytes (413), a request line over server.max_url_bytes (414), too many or
 # too large headers (431).
 ANY_PATH_ERRORS = (400, 405, 408, 413, 414, 431)
+# What a completion is: a suggested label (by its parameter's name) or a word.
+SUGGEST_KINDS = [*(lb.param for lb in LABELS if lb.suggest), "word"]
 
 
 def _str(desc: str = "", **kw: Any) -> dict[str, Any]:
@@ -56,60 +60,84 @@ def _obj(props: dict[str, Any], required: list[str] | None = None) -> dict[str, 
     }
 
 
-def _param(name: str, desc: str, schema: dict[str, Any], repeat: bool = False) -> dict[str, Any]:
-    """A query parameter; an empty value (`page=`) means "not given", as for all of them."""
-    p: dict[str, Any] = {
-        "name": name,
+def _param(p: Param, config: SearchConfig) -> dict[str, Any]:
+    """A declared query parameter; an empty value (`page=`) means "not given", as for all."""
+    limits = p.limits(config)
+    if p.type == "int":
+        schema: dict[str, Any] = {"type": "integer", "minimum": limits["lo"]}
+        schema["maximum"] = limits["hi"]
+    elif p.type == "choice":
+        schema = _str(enum=list(p.choices))
+    elif p.type == "date":
+        schema = _str(pattern=DATE_PATTERN, example="2013-01")
+    else:  # text as a client sends it: not too long, no control characters
+        schema = _str(maxLength=limits["max_chars"], pattern=TEXT_PATTERN)
+    out: dict[str, Any] = {
+        "name": p.name,
         "in": "query",
-        "description": desc,
+        "description": p.describe(config),
         "required": False,
         "allowEmptyValue": True,
     }
-    if repeat:
-        p["schema"] = {**_array(schema), "maxItems": MAX_FILTER_VALUES}
-        p["style"] = "form"
-        p["explode"] = True
+    if p.repeat:
+        out.update(
+            schema={**_array(schema), "maxItems": MAX_FILTER_VALUES}, style="form", explode=True
+        )
     else:
-        p["schema"] = schema
-    return p
+        out["schema"] = schema
+    return out
 
 
-def _text(max_length: int, **kw: Any) -> dict[str, Any]:
-    """Text as a client sends it: at most max_length characters, no control characters."""
-    return _str(maxLength=max_length, pattern=TEXT_PATTERN, **kw)
+def _params(declared: tuple[Param, ...], config: SearchConfig) -> list[dict[str, Any]]:
+    return [_param(p, config) for p in declared]
 
 
-_DATE_PARAM = _str(pattern=DATE_PATTERN, example="2013-01")
-_DATES = "YYYY, YYYY-MM or YYYY-MM-DD, years 0001-9999, a real date"
-_LABEL = _text(MAX_FILTER_CHARS)
-FILTERS = [
-    _param(
-        "tag",
-        f"only documents with this tag (repeatable, at most {MAX_FILTER_VALUES}: all must "
-        f"match; at most {MAX_FILTER_CHARS} characters each)",
-        _LABEL,
-        True,
-    ),
-    _param("location", "only documents with this location (repeatable)", _LABEL, True),
-    _param("kind", "event or source (repeatable)", _str(enum=["event", "source"]), True),
-    _param("story", "only documents of this story (repeatable)", _LABEL, True),
-    _param("from", f"from this date, inclusive: {_DATES}", _DATE_PARAM),
-    _param("to", f"up to this date, inclusive: {_DATES}", _DATE_PARAM),
-]
+def _schema(tp: Any) -> dict[str, Any]:
+    """The JSON schema of a type of the answers' dataclasses."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, types.UnionType):
+        return _nullable(_schema(next(a for a in args if a is not type(None))))
+    if origin is Literal:
+        return _str(enum=list(args))
+    if origin in (list, tuple):
+        return _array(_schema(args[0]))
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _schema(args[1])}
+    if tp is Hit:
+        return _ref("Hit")
+    if is_dataclass(tp) or typing.is_typeddict(tp):
+        return _answer(tp)
+    simple = {str: _str(), int: {"type": "integer"}, float: {"type": "number"}}
+    simple |= {bool: {"type": "boolean"}, dt.date: _str(format="date")}
+    return simple[tp]
 
-_HIT = _obj(
-    {
-        "id": _str("the file's path relative to the content root"),
-        "kind": _str(enum=["event", "source"]),
-        "title": _str(),
-        "date": _nullable(_str(format="date")),
-        "story": _nullable(_str()),
-        "tags": _array(_str()),
-        "locations": _array(_str()),
-        "snippet": _str("HTML-escaped extract, matches wrapped in <mark>"),
-        "score": _nullable({"type": "number"}),
-    }
-)
+
+def _answer(cls: type, optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schema of an answer (a dataclass or a TypedDict): its fields with their types
+    and descriptions (`query.doc`); required unless left out when empty or `optional`."""
+    hints = get_type_hints(cls)
+    if not is_dataclass(cls):
+        return _obj({name: _schema(tp) for name, tp in hints.items()})
+    props, required = {}, []
+    for f in fields(cls):
+        schema = _schema(hints[f.name])
+        meta = dict(f.metadata.get("schema", {}))
+        if "keys" in meta:  # a dict with named keys: the facets
+            schema = _obj({k: schema["additionalProperties"] for k in meta.pop("keys")})
+        if f.metadata.get("doc"):
+            meta["description"] = f.metadata["doc"]
+        props[f.name] = {**schema, **meta}
+        if not f.metadata.get("omit_empty") and f.name not in optional:
+            required.append(f.name)
+    return _obj(props, required)
+
+
+def _hit() -> dict[str, Any]:
+    schema = _answer(Hit)
+    del schema["properties"]["context"]  # a related event's, below
+    return schema
+
+
 _RELATED_HIT = {
     "allOf": [
         _ref("Hit"),
@@ -117,66 +145,6 @@ _RELATED_HIT = {
     ],
     "description": "a related event, with the tags it shares with the document (context)",
 }
-_FACET = _array(_obj({"value": _str(), "count": {"type": "integer"}}))
-_SEARCH = _obj(
-    {
-        "query": _str(),
-        "total": {
-            "type": "integer",
-            "description": "all matches, not just this page; exact, also when partial",
-        },
-        "total_relation": _str(
-            "how total relates to the number of matches: eq (exact; counts come from the "
-            "whole match set, which the time limit never cuts) or gte (a lower bound)",
-            enum=["eq", "gte"],
-        ),
-        "page": {"type": "integer"},
-        "per_page": {"type": "integer"},
-        "took_ms": {"type": "number"},
-        "hits": _array(_ref("Hit")),
-        "facets": _obj({"tags": _FACET, "locations": _FACET, "year": _FACET, "kind": _FACET}),
-        "did_you_mean": _str("a corrected query, when this one finds little"),
-        "partial": {
-            "type": "boolean",
-            "description": "the time limit cut the ranking short: the page holds the best "
-            "hits found in time (total and facets stay exact)",
-        },
-    },
-    required=["query", "total", "total_relation", "page", "per_page", "took_ms", "hits", "facets"],
-)
-_DOCUMENT = _obj(
-    {
-        "id": _str(),
-        "kind": _str(enum=["event", "source"]),
-        "date": _nullable(_str(format="date")),
-        "title": _str(),
-        "story": _nullable(_str()),
-        "summary": _str(),
-        "body": _str(),
-        "category": _nullable(_str()),
-        "tags": _array(_str()),
-        "locations": _array(_str()),
-        "sources": _array(_obj({"name": _str(), "url": _nullable(_str())})),
-        "related": _array(_obj({"id": _str(), "title": _str(), "context": _array(_str())})),
-        "url": _nullable(_str("source texts: where the article was published")),
-        "publisher": _nullable(_str()),
-        "event": _nullable(_str("source texts: the event they report on")),
-    },
-    required=[
-        "id",
-        "kind",
-        "date",
-        "title",
-        "story",
-        "summary",
-        "body",
-        "category",
-        "tags",
-        "locations",
-        "sources",
-        "related",
-    ],
-)
 _ERROR = _obj(
     {
         "error": _obj(
@@ -232,31 +200,7 @@ def spec(
             "get": {
                 "summary": "Ranked full-text search, with filters and facets",
                 "operationId": "search",
-                "parameters": [
-                    _param(
-                        "q",
-                        'query in Whoosh syntax: words, "phrases", AND/OR/NOT, '
-                        "field:value, prefix*, fuzzy~; empty to browse newest first",
-                        _text(search.max_query_chars),
-                    ),
-                    *FILTERS,
-                    _param(
-                        "sort",
-                        "relevance (default), date (oldest first) or -date (newest first); "
-                        "undated documents last in both date orders, ties by id",
-                        _str(enum=list(SORTS)),
-                    ),
-                    _param(
-                        "page",
-                        "page number, from 1",
-                        {"type": "integer", "minimum": 1, "maximum": search.max_page},
-                    ),
-                    _param(
-                        "per_page",
-                        f"hits per page (default {search.per_page}, at most {search.max_per_page})",
-                        {"type": "integer", "minimum": 1, "maximum": search.max_per_page},
-                    ),
-                ],
+                "parameters": _params(SEARCH_PARAMS, search),
                 "responses": _responses(_ref("SearchResult"), 400, 503),
             }
         },
@@ -264,20 +208,7 @@ def spec(
             "get": {
                 "summary": "Completions for a search box: tags, stories, places and words",
                 "operationId": "suggest",
-                "parameters": [
-                    _param("q", "what the user has typed", _text(MAX_SUGGEST_CHARS)),
-                    _param(
-                        "limit",
-                        f"how many (default 8, at most {MAX_SUGGEST})",
-                        {"type": "integer", "minimum": 1, "maximum": MAX_SUGGEST},
-                    ),
-                    _param(
-                        "format",
-                        "json (default) or opensearch: [query, [texts]] as "
-                        "application/x-suggestions+json, the browsers' suggestion format",
-                        _str(enum=list(SUGGEST_FORMATS)),
-                    ),
-                ],
+                "parameters": _params(SUGGEST_PARAMS, search),
                 "responses": _with_opensearch(
                     _obj(
                         {
@@ -286,7 +217,7 @@ def spec(
                                 _obj(
                                     {
                                         "text": _str(),
-                                        "kind": _str(enum=["tag", "story", "location", "word"]),
+                                        "kind": _str(enum=SUGGEST_KINDS),
                                         "count": {"type": "integer", "description": "documents"},
                                     }
                                 )
@@ -310,15 +241,7 @@ def spec(
             "get": {
                 "summary": "The events most related to a document (more like this)",
                 "operationId": "related",
-                "parameters": [
-                    doc_id,
-                    _param(
-                        "limit",
-                        f"how many (default 10, at most {MAX_RELATED})",
-                        {"type": "integer", "minimum": 1, "maximum": MAX_RELATED},
-                    ),
-                    *FILTERS,
-                ],
+                "parameters": [doc_id, *_params(RELATED_PARAMS, search)],
                 "responses": _responses(
                     _obj(
                         {
@@ -462,10 +385,10 @@ def spec(
         "paths": paths,
         "components": {
             "schemas": {
-                "Hit": _HIT,
+                "Hit": _hit(),
                 "RelatedHit": _RELATED_HIT,
-                "SearchResult": _SEARCH,
-                "Document": _DOCUMENT,
+                "SearchResult": _answer(SearchResult),
+                "Document": _answer(Document, SOURCE_ONLY),
                 "Error": _ERROR,
             },
             "responses": responses,
