@@ -98,3 +98,57 @@ def test_numeric_columns_read_at_once(segments):
         assert compat.numeric_column(column, n).tolist() == [column[d] for d in range(n)]
         # A column that ends before the last documents reads as its default there.
         assert compat.numeric_column(column, n + 3).tolist()[-3:] == [0, 0, 0]
+
+
+def test_prefix_terms_are_the_words_the_prefix_expands_to(sample_index):
+    from whoosh import query as wq
+
+    ix = whoosh_index.open_dir(str(sample_index / "ix"))
+    with ix.searcher() as s:
+        reader = s.reader()
+        for prefix in ("ma", "dou", "zzz"):
+            expected = set(reader.expand_prefix("body", prefix))
+            assert set(compat.prefix_terms(wq.Prefix("body", prefix), reader)) == expected
+
+
+def test_stored_lengths_are_the_field_lengths(segments):
+    for seg in segments:
+        segment = seg.segment()
+        pdr = segment.codec().per_document_reader(seg.storage(), segment)
+        column = compat.stored_lengths(pdr, "title")
+        assert column is not None
+        n = seg.doc_count_all()
+        lengths = [compat.byte_to_length(column[d]) if column[d] else 0 for d in range(n)]
+        assert lengths == [seg.doc_field_length(d, "title", 0) for d in range(n)]
+        pdr.close()
+
+
+def test_a_commit_taken_apart_commits(tmp_path):
+    """finish_segment, merge_segments and commit_segments, in the order commit.py uses
+    them, leave an index that a new reader sees whole and a lock another writer can take."""
+    from whoosh import fields
+    from whoosh.writing import NO_MERGE
+
+    schema = fields.Schema(id=fields.ID(stored=True, unique=True), body=fields.TEXT)
+    ix = whoosh_index.create_in(str(tmp_path), schema)
+    with ix.writer() as w:
+        w.add_document(id="a", body="first")
+    searcher = ix.searcher()
+    first = searcher.reader().generation()
+
+    writer = ix.writer()
+    writer.add_document(id="b", body="second")
+    kept = compat.merge_segments(writer, NO_MERGE)
+    assert [s.segment_id() for s in kept] == [s.segment_id() for s in compat.index_segments(ix)]
+    new = compat.finish_segment(writer)
+    assert new is not None and new.doc_count_all() == 1
+    compat.commit_segments(writer, [*kept, new])
+
+    assert compat.latest_generation(searcher) == first + 1  # newer than the searcher's own
+    assert compat.searcher_index(searcher).latest_generation() == first + 1
+    searcher.close()
+    with ix.searcher() as s:
+        assert sorted(d["id"] for d in s.all_stored_fields()) == ["a", "b"]
+    empty = ix.writer()  # the lock was released
+    assert compat.finish_segment(empty) is None  # nothing added: no segment
+    empty.cancel()

@@ -15,13 +15,15 @@ from typing import Any
 
 from whoosh.analysis import STOP_WORDS, Analyzer, Token
 from whoosh.analysis.tokenizers import default_pattern
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3Codec, _lenfield
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.formats import Positions, tokens
 from whoosh.lang.porter import stem
 from whoosh.support.charset import accent_map
-from whoosh.system import _INT_SIZE, pack_uint
+from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length
 from whoosh.writing import SegmentWriter
+
+from searchsvc.index.whoosh_compat import INT_SIZE, stored_lengths
 
 
 class NewsAnalyzer(Analyzer):
@@ -110,7 +112,7 @@ class _CachedLengths:
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
         table = self._cache.get(fieldname, False)
         if table is False:
-            reader = self._pdr._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+            reader = stored_lengths(self._pdr, fieldname)
             table = None if reader is None else [byte_to_length(b) if b else 0 for b in reader]
             self._cache[fieldname] = table
         return default if table is None else table[docnum]
@@ -171,8 +173,8 @@ class FastPositions(Positions):
         return pack_uint(n) + struct.pack(f"<{n}I", *deltas)
 
     def decode_positions(self, valuestring: bytes) -> list[int]:
-        n = (len(valuestring) - _INT_SIZE) // 4
-        return list(accumulate(struct.unpack_from(f"<{n}I", valuestring, _INT_SIZE)))
+        n = (len(valuestring) - INT_SIZE) // 4
+        return list(accumulate(struct.unpack_from(f"<{n}I", valuestring, INT_SIZE)))
 
 
 def word_terms(analyzer: NewsAnalyzer, text: str) -> Iterator[tuple[str, int, int]]:

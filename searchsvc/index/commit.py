@@ -28,6 +28,12 @@ from searchsvc.index.report import IndexWriteError, Report
 from searchsvc.index.schema import make_schema, signature, stored_document, to_fields
 from searchsvc.index.verify import check_checksums, record_checksums, segment_files, verify
 from searchsvc.index.vocabulary import count_segment, has_counts, save_counts
+from searchsvc.index.whoosh_compat import (
+    commit_segments,
+    finish_segment,
+    index_segments,
+    merge_segments,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +79,7 @@ def open_for_writing(index_dir: Path, full: bool, check: bool = True) -> tuple[A
 def doc_count(ix: Any, deleted: bool = False) -> int:
     """Documents in the index, from its table of contents (Whoosh's own count opens a
     reader on every segment)."""
-    segments = ix._segments()
+    segments = index_segments(ix)
     return sum(s.doc_count_all() if deleted else s.doc_count() for s in segments)
 
 
@@ -174,12 +180,11 @@ def commit(
                 report.updated.append(doc_id)
         report.deleted = [i for i in gone if old[i].kind in ("event", "source")]
         report.day_pages = sum(1 for r in results for e in r.entries.values() if e.kind == "day")
-        segments = writer._merge_segments(CLEAR if full else merge_policy, None, None)
+        segments = merge_segments(writer, CLEAR if full else merge_policy)
         segments += [r.segment for r in results if r.segment is not None]
-        if writer._added:
-            segments.append(writer._finalize_segment())
-        else:
-            writer._close_segment()
+        carried = finish_segment(writer)
+        if carried is not None:
+            segments.append(carried)
         # Merged segments and the carried-over one are counted here, niced, rather
         # than in every web worker while it serves.
         for seg in segments:
@@ -190,8 +195,7 @@ def commit(
                 finally:
                     seg_reader.close()
         record_checksums(index_dir, segments, keep=segment_files(ix))
-        writer._commit_toc(segments)
-        writer._finish()
+        commit_segments(writer, segments)
     except BaseException:
         # On a full disk, cancelling may fail too: the error that counts is the first.
         with contextlib.suppress(Exception):

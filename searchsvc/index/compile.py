@@ -18,6 +18,7 @@ from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from searchsvc.config import Config
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, make_schema
+from searchsvc.index.whoosh_compat import prefix_terms
 from searchsvc.query import QueryError
 
 # The operators of Whoosh's query syntax, as its parser reads them (upper case only): a
@@ -171,7 +172,7 @@ def _check_expansions(q: Any, reader: Any, limit: int) -> None:
     a union of thousands of terms, seconds of work for one query."""
     for node in _walk(q):
         if isinstance(node, wq.Prefix | wq.Wildcard):
-            count = sum(1 for _ in islice(node._btexts(reader), limit + 1))
+            count = sum(1 for _ in islice(prefix_terms(node, reader), limit + 1))
             if count > limit:
                 shown = node.text + ("*" if isinstance(node, wq.Prefix) else "")
                 raise QueryError(

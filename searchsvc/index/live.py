@@ -24,6 +24,7 @@ from searchsvc.config import Config
 from searchsvc.index.tables import TableCache
 from searchsvc.index.verify import check_checksums, verify
 from searchsvc.index.vocabulary import VocabularyCache
+from searchsvc.index.whoosh_compat import latest_generation, searcher_index
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class LiveIndex:
                 s = self._index().searcher()
             elif not s.up_to_date() and self._prepared(s):
                 s = s.refresh()
-                problem = check_checksums(self.index_dir, s._ix, self._checked)
+                problem = check_checksums(self.index_dir, searcher_index(s), self._checked)
                 if problem:
                     log.error("the index at %s is damaged: %s", self.index_dir, problem)
                     with self._lock:
@@ -113,7 +114,7 @@ class LiveIndex:
         process's tables of it built. If not, a thread prepares it and, meanwhile, requests
         keep the generation they have: building the tables on the request path stalled
         every worker for a second or more at each switch (bench/load_bench.py)."""
-        latest = s._ix.latest_generation()
+        latest = latest_generation(s)
         with self._lock:
             if self._ready_generation >= latest:
                 return True

@@ -30,6 +30,7 @@ from searchsvc.index.links import Links, link_entry, source_words
 from searchsvc.index.manifest import Entry
 from searchsvc.index.schema import make_schema, stored_document, to_fields
 from searchsvc.index.vocabulary import Counts, SegmentCounts, save_counts
+from searchsvc.index.whoosh_compat import finish_segment
 from searchsvc.model import DayPage, Document, Skipped
 from searchsvc.parsing import parse_file
 
@@ -163,11 +164,9 @@ def _run_task_inner(task: Task) -> Result:
                 write(res, info)
             _tick()
         if writer is not None:
-            if writer._added:
-                result.segment = writer._finalize_segment()
+            result.segment = finish_segment(writer)
+            if result.segment is not None:
                 save_counts(Path(task.index_dir), result.segment, SegmentCounts(counts))
-            else:
-                writer._close_segment()
     finally:
         if searcher is not None:
             searcher.close()

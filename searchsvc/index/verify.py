@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.manifest import write_atomic
+from searchsvc.index.whoosh_compat import index_segments
 
 CHECKSUMS = "searchsvc-checksums.json"
 
@@ -28,7 +29,7 @@ def segment_file(segment: Any) -> str:
 
 
 def segment_files(ix: Any) -> list[str]:
-    return [segment_file(seg) for seg in ix._segments()]
+    return [segment_file(seg) for seg in index_segments(ix)]
 
 
 def _crc(path: Path, sync: bool = False) -> int:

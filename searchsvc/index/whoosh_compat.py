@@ -14,6 +14,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.filedb import compound, structfile
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
+from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 _EMPTY = np.zeros(0, dtype=np.int32)
@@ -212,3 +213,41 @@ def index_segments(ix: Any) -> list[Any]:
 def prefix_terms(node: Any, reader: Any) -> Any:
     """The index terms a Prefix or Wildcard query expands to, lazily."""
     return node._btexts(reader)
+
+
+# --- writing: the steps of SegmentWriter.commit, taken one by one ----------------------------
+# An index run writes segments in worker processes and commits them in the parent: Whoosh
+# has no public API for either half, so its commit is taken apart here.
+
+
+def finish_segment(writer: Any) -> Any:
+    """Close the writer's new segment: the segment, or None when nothing was added (its
+    files are removed)."""
+    if writer._added:
+        return writer._finalize_segment()
+    writer._close_segment()
+    return None
+
+
+def merge_segments(writer: Any, policy: Any) -> list[Any]:
+    """The segments to keep after applying a merge policy (`policy(writer, segments)`)."""
+    return writer._merge_segments(policy, None, None)
+
+
+def commit_segments(writer: Any, segments: list[Any]) -> None:
+    """Write the table of contents naming exactly these segments, and release the lock."""
+    writer._commit_toc(segments)
+    writer._finish()
+
+
+def latest_generation(searcher: Any) -> int:
+    """The newest generation on disk of the searcher's index (maybe newer than its own)."""
+    return searcher_index(searcher).latest_generation()
+
+
+def stored_lengths(per_doc_reader: Any, fieldname: str) -> Any:
+    """A segment's column of one field's lengths (bytes), or None."""
+    return per_doc_reader._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+
+
+INT_SIZE = _INT_SIZE  # bytes of a packed unsigned int in Whoosh's posting values
