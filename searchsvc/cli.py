@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, help="port (default 8000)")
     sp.add_argument("--workers", type=int, help="web worker processes (default 2)")
     sp.add_argument("--no-schedule", action="store_true", help="do not re-index on a schedule")
+    sp.add_argument(
+        "--follow",
+        metavar="SOURCE",
+        help="serve a copy of the index at SOURCE (an indexing host's index folder, as "
+        "rsync names it: host:path or a local path), copied as it changes; no index runs",
+    )
+
+    sp = sub.add_parser("follow", help="only copy an indexing host's index as it changes")
+    sp.add_argument("source", help="the indexing host's index folder (host:path or a path)")
+    sp.add_argument("--index", help="index directory (the copy)")
 
     sp = sub.add_parser("schedule", help="run only the scheduled re-indexing")
     paths(sp)
@@ -100,6 +110,7 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
         "server.host": getattr(args, "host", None),
         "server.port": getattr(args, "port", None),
         "server.workers": getattr(args, "workers", None),
+        "follow.source": getattr(args, "follow", None) or getattr(args, "source", None),
     }
 
 
@@ -122,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "show": cmd_show,
         "serve": cmd_serve,
         "schedule": cmd_schedule,
+        "follow": cmd_follow,
     }[args.command]
     return command(config, args)
 
@@ -227,3 +239,18 @@ def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     from searchsvc.scheduler import run_forever
 
     return run_forever(config)
+
+
+def cmd_follow(config: Config, args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from searchsvc.index.follow import follow_forever
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    f = config.follow
+    log.info("following %s into %s every %g s", f.source, config.index.dir, f.interval)
+    follow_forever(f.source, config.index.dir, f.interval, f.timeout, stop)
+    return 0

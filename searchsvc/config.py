@@ -99,6 +99,14 @@ class RelatedConfig:
 
 
 @dataclass(frozen=True)
+class FollowConfig:
+    source: str = ""
+    interval: float = 2.0
+    timeout: float = 60.0
+    max_behind: int = 2
+
+
+@dataclass(frozen=True)
 class CorsConfig:
     origins: tuple[str, ...] = ()
 
@@ -113,6 +121,7 @@ class Config:
     admin: AdminConfig = field(default_factory=AdminConfig)
     related: RelatedConfig = field(default_factory=RelatedConfig)
     cors: CorsConfig = field(default_factory=CorsConfig)
+    follow: FollowConfig = field(default_factory=FollowConfig)
     file: Path | None = None
 
     def replace(self, **overrides: Any) -> Config:

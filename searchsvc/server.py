@@ -25,6 +25,7 @@ from gunicorn.http import wsgi as gunicorn_wsgi
 from searchsvc.config import Config
 from searchsvc.content import ContentError
 from searchsvc.index import IndexBusy, IndexWriteError, index_exists, index_problem, run_index
+from searchsvc.index.follow import follow_once
 from searchsvc.web import SECURITY_HEADERS, create_app
 from searchsvc.web.errors import CODES
 
@@ -109,15 +110,26 @@ def ensure_index(config: Config) -> None:
         log.error("cannot build the index: %s; serving without one (503) for now", exc)
 
 
+def _beside(config: Config, *args: str) -> subprocess.Popen[bytes]:
+    """A process of ours beside the web workers (the scheduler, or the follower)."""
+    cmd = [sys.executable, "-m", "searchsvc"]
+    if config.file:
+        cmd += ["--config", str(config.file)]
+    return subprocess.Popen([*cmd, *args, "--index", str(config.index.dir)])
+
+
 def serve(config: Config, schedule: bool = True) -> int:
-    ensure_index(config)
     scheduler = None
-    if schedule and config.schedule.enabled:
-        cmd = [sys.executable, "-m", "searchsvc"]
-        if config.file:
-            cmd += ["--config", str(config.file)]
-        cmd += ["schedule", "--content", str(config.content.root), "--index", str(config.index.dir)]
-        scheduler = subprocess.Popen(cmd)
+    if config.follow.source:
+        # A query host: its index is a copy of the indexing host's (docs/scaling.md).
+        if not index_exists(config.index.dir):
+            f = config.follow
+            follow_once(f.source, config.index.dir, f.timeout)
+        scheduler = _beside(config, "follow", config.follow.source)
+    else:
+        ensure_index(config)
+        if schedule and config.schedule.enabled:
+            scheduler = _beside(config, "schedule", "--content", str(config.content.root))
     gunicorn_util.write_error = _json_write_error
     gunicorn_wsgi.SERVER = "searchsvc"  # the Server header: no server software or version
     try:

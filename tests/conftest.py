@@ -39,6 +39,7 @@ SHOW_KEYS = [
     "sources",
     "related",
 ]
+ROOT = Path(__file__).resolve().parents[1]  # the project
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
@@ -166,8 +167,9 @@ class Server:
         *args: str,
         env: dict[str, str] | None = None,
         log: Path | None = None,
+        port: int | None = None,
     ) -> None:
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environ = clean_env() | (env or {})
         self.log = log or index_dir.parent / f"serve-{self.port}.log"

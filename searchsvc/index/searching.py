@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from searchsvc.config import Config
 from searchsvc.index import related as _related
 from searchsvc.index import state
 from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_words
+from searchsvc.index.follow import read_state as read_follow_state
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import filter_mask, positive_leaves
 from searchsvc.index.ranking import by_relevance, match
@@ -141,11 +143,24 @@ class SearchIndex(LiveIndex, QueryCompiler):
         if not os.access(self.index_dir, os.W_OK):
             # Searches go on from the index there is; new content cannot get in.
             raise IndexUnavailable("the index directory is read-only: index runs cannot update it")
+        self._check_follow(_generation(searcher))
         return {
             "status": "ok",
             "documents": searcher.doc_count(),
             "generation": _generation(searcher),
         }
+
+    def _check_follow(self, generation: int) -> None:
+        """A query host that cannot keep up with its source is taken out of rotation (a
+        source that cannot be reached does not count: its last generation is served)."""
+        source = self.config.follow.source
+        followed = read_follow_state(self.index_dir) if source else None
+        if followed is None:
+            return
+        behind = followed.source_generation - generation
+        if behind > self.config.follow.max_behind:
+            why = followed.error or "copies are under way"
+            raise IndexUnavailable(f"{behind} generations behind {source}: {why}")
 
     def stats(self) -> dict[str, Any]:
         searcher = self.searcher()
@@ -159,6 +174,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
             "last_run": runs.get("last_run"),
             "running": runs.get("running"),
             "next_run": runs.get("next_run"),
+            **({"follow": asdict(f)} if (f := read_follow_state(self.index_dir)) else {}),
         }
 
 
