@@ -104,6 +104,34 @@ class CorsConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    max_age: int = 60
+    compress: bool = True
+    compress_min_bytes: int = 1024
+    ready_intervals: int = 3
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    enabled: bool = True
+    token: str = ""
+    dir: str = ""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    access: str = "text"
+
+
+@dataclass(frozen=True)
+class AnalyticsConfig:
+    enabled: bool = True
+    file: str = ""
+    retention_days: int = 90
+    queue_size: int = 10000
+
+
+@dataclass(frozen=True)
 class Config:
     content: ContentConfig = field(default_factory=ContentConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
@@ -113,6 +141,10 @@ class Config:
     admin: AdminConfig = field(default_factory=AdminConfig)
     related: RelatedConfig = field(default_factory=RelatedConfig)
     cors: CorsConfig = field(default_factory=CorsConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     file: Path | None = None
 
     def replace(self, **overrides: Any) -> Config:

@@ -21,6 +21,7 @@ from searchsvc.query import (
     SUGGEST_FORMATS,
     TEXT_PATTERN,
 )
+from searchsvc.web.operations import openapi_paths as operations_paths
 
 # An id is the document's path relative to the content root; a generated client must pass
 # it whole, slashes and all (percent-encoded or not).
@@ -210,6 +211,13 @@ def _with_opensearch(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
         }
     }
     return out
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {
+        str(s): {"$ref": f"#/components/responses/E{s}"}
+        for s in sorted({*statuses, *ANY_PATH_ERRORS})
+    }
 
 
 def spec(
@@ -429,6 +437,7 @@ def spec(
             }
         },
     }
+    paths.update(operations_paths(_responses, _errors))  # searchsvc/web/operations.py
     responses = {
         f"E{status}": {
             "description": desc,
