@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import requests
@@ -302,3 +303,14 @@ def test_the_apps_own_log_lines_carry_the_request_id(sample_index, caplog):
     assert record.request_id == "app-rid-7" and record.request_tag == " [app-rid-7]"
     outside = logging.getLogger("searchsvc.test").makeRecord("x", 20, "f", 1, "m", (), None)
     assert outside.request_tag == ""
+
+
+def test_the_example_alert_rules_name_real_metrics(served):
+    import yaml
+
+    rules_file = Path(__file__).resolve().parents[1] / "deploy" / "prometheus-alerts.yml"
+    rules = yaml.safe_load(rules_file.read_text())["groups"][0]["rules"]
+    names = {n for rule in rules for n in re.findall(r"searchsvc_\w+", rule["expr"])}
+    assert "searchsvc_index_last_success_timestamp_seconds" in names
+    exposed = {m[1] for m in re.finditer(r"^([a-z_:]+)[{ ]", scrape(served), re.MULTILINE)}
+    assert names <= exposed, names - exposed

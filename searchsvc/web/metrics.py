@@ -82,6 +82,11 @@ class Metrics:
             ["reason"],
             registry=reg,
         )
+        # Known label values start at 0, so that rate() and increase() see the first event.
+        for source in ("api", "page"):
+            self.searches.labels(source)
+        for reason in ("queue_full", "write_error"):
+            self.analytics_dropped.labels(reason)
         self.index = IndexCollector(app)
         if not self.multiprocess:
             self.registry.register(self.index)
