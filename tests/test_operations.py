@@ -314,3 +314,11 @@ def test_the_example_alert_rules_name_real_metrics(served):
     assert "searchsvc_index_last_success_timestamp_seconds" in names
     exposed = {m[1] for m in re.finditer(r"^([a-z_:]+)[{ ]", scrape(served), re.MULTILINE)}
     assert names <= exposed, names - exposed
+
+
+def test_config_toml_shows_the_defaults_of_the_new_settings():
+    from searchsvc.config import AnalyticsConfig, HttpConfig, LogConfig, MetricsConfig, load_config
+
+    config = load_config(Path(__file__).resolve().parents[1] / "config.toml", env={})
+    assert config.http == HttpConfig() and config.metrics == MetricsConfig()
+    assert config.log == LogConfig() and config.analytics == AnalyticsConfig()
