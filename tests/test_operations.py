@@ -322,3 +322,24 @@ def test_config_toml_shows_the_defaults_of_the_new_settings():
     config = load_config(Path(__file__).resolve().parents[1] / "config.toml", env={})
     assert config.http == HttpConfig() and config.metrics == MetricsConfig()
     assert config.log == LogConfig() and config.analytics == AnalyticsConfig()
+
+
+def test_the_servers_own_log_lines_name_the_request(sample_index, tmp_path):
+    """Under gunicorn, a line the app logs while answering carries the request's id: here
+    the search layer's error about a damaged index, logged at each request it refuses."""
+    shutil.copytree(sample_index / "content", tmp_path / "content")
+    shutil.copytree(sample_index / "ix", tmp_path / "ix")
+    segment = max((tmp_path / "ix").glob("*.seg"), key=lambda p: p.stat().st_size)
+    with open(segment, "r+b") as f:  # damage in the middle: the file still opens
+        f.seek(segment.stat().st_size // 3)
+        f.write(b"\x00" * 4096)
+    server = Server(tmp_path / "content", tmp_path / "ix", "--no-schedule").wait_ready()
+    try:
+        r = get(server, "/search", headers={"X-Request-Id": "damaged-rid-42"}, q="Mali")
+        assert r.status_code == 503 and r.headers["X-Request-Id"] == "damaged-rid-42"
+        line = re.compile(
+            r"ERROR searchsvc\.index\.live \[damaged-rid-42\]: the index at .* is damaged"
+        )
+        eventually(lambda: bool(line.search(server.log.read_text())), 10)
+    finally:
+        server.stop()
