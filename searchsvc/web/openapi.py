@@ -213,13 +213,6 @@ def _with_opensearch(ok: dict[str, Any], *errors: int) -> dict[str, Any]:
     return out
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    return {
-        str(s): {"$ref": f"#/components/responses/E{s}"}
-        for s in sorted({*statuses, *ANY_PATH_ERRORS})
-    }
-
-
 def spec(
     search: SearchConfig | None = None, doc_id_example: str = DOC_ID_EXAMPLE
 ) -> dict[str, Any]:
@@ -437,7 +430,7 @@ def spec(
             }
         },
     }
-    paths.update(operations_paths(_responses, _errors))  # searchsvc/web/operations.py
+    paths.update(operations_paths(_responses))  # searchsvc/web/operations.py
     responses = {
         f"E{status}": {
             "description": desc,

@@ -30,9 +30,14 @@ def install(app: Flask, config: Config) -> None:
     caching.install(app, config)
 
 
-def openapi_paths(responses: Any, errors: Any) -> dict[str, Any]:
-    """The path items of the endpoints above. `responses(ok_schema, *statuses)` builds a
-    JSON operation's responses; `errors(*statuses)` only the error responses."""
+def openapi_paths(responses: Any) -> dict[str, Any]:
+    """The path items of the endpoints above. `responses(ok_schema, *statuses)` is the
+    OpenAPI document's builder of a JSON operation's responses (the errors any request can
+    get included)."""
+
+    def errors(*statuses: int) -> dict[str, Any]:
+        return {k: v for k, v in responses({}, *statuses).items() if k != "200"}
+
     return {
         **probes.openapi_paths(responses),
         **metrics.openapi_paths(errors),
