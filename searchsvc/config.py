@@ -23,6 +23,7 @@ from typing import Any
 
 ENV_PREFIX = "SEARCHSVC_"
 SAMPLE_CONTENT = Path(__file__).parent / "sample" / "content"
+ACCESS_LOG_FORMATS = ("text", "json", "off")
 
 
 class ConfigError(ValueError):
@@ -199,6 +200,9 @@ def load_config(
     config = _apply(config, from_env, Path.cwd(), origin="environment", strings=True)
     if flags:
         config = _apply(config, {k: v for k, v in flags.items() if v is not None}, Path.cwd())
+    if config.log.access not in ACCESS_LOG_FORMATS:
+        choices = ", ".join(ACCESS_LOG_FORMATS)
+        raise ConfigError(f"log.access: {config.log.access!r} is not one of {choices}")
     return config
 
 

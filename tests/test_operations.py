@@ -343,3 +343,8 @@ def test_the_servers_own_log_lines_name_the_request(sample_index, tmp_path):
         eventually(lambda: bool(line.search(server.log.read_text())), 10)
     finally:
         server.stop()
+
+
+def test_an_unknown_access_log_format_is_a_configuration_error(cli):
+    proc = cli("serve", "--no-schedule", env={"SEARCHSVC_LOG_ACCESS": "xml"})
+    assert proc.returncode == 2 and "log.access" in proc.stderr

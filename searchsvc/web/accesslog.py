@@ -29,9 +29,9 @@ import uuid
 from flask import Flask, Response, g, request
 
 from searchsvc import logcontext
-from searchsvc.config import Config, ConfigError
+from searchsvc.config import ACCESS_LOG_FORMATS, Config, ConfigError
 
-FORMATS = ("text", "json", "off")
+FORMATS = ACCESS_LOG_FORMATS
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 access_log = logging.getLogger("searchsvc.access")
