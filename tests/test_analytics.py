@@ -276,3 +276,17 @@ def test_the_report_of_a_period(tmp_path):
         {"query": "xyzzy", "count": 1}
     ]
     assert normalise("  Tōhoku\u00a0 ＭＡＬＩ ") == "tōhoku mali"
+
+
+def test_a_damaged_file_is_a_503_for_the_report_and_costs_no_search(sample_index, tmp_path):
+    from conftest import sample_client
+
+    damaged = tmp_path / "analytics.sqlite"
+    damaged.write_bytes(b"not a database" * 1000)
+    client = sample_client(sample_index, **{"admin.token": TOKEN, "analytics.file": str(damaged)})
+    assert client.get("/search?q=Mali").status_code == 200
+    store = client.application.extensions["searchsvc.analytics"]
+    assert store.flush(10) and store.dropped == 1
+    r = client.get("/admin/analytics", headers=AUTH)
+    assert r.status_code == 503 and r.get_json()["error"]["code"] == "unavailable"
+    assert "analytics file" in r.get_json()["error"]["message"]
