@@ -33,6 +33,7 @@ from searchsvc.index import IndexUnavailable
 from searchsvc.index.freshness import freshness, run_seconds, timestamp
 from searchsvc.web.auth import denied
 from searchsvc.web.errors import error_response
+from searchsvc.web.probes import schedule_seconds
 
 metrics_bp = Blueprint("metrics", __name__)
 
@@ -168,8 +169,6 @@ class IndexCollector:
         for outcome in ("ok", "failed"):
             outcomes.add_metric([outcome], float(counts.get(outcome, 0)))
         yield outcomes
-        from searchsvc.web.probes import schedule_seconds
-
         yield from gauge(
             "searchsvc_schedule_interval_seconds",
             "Seconds between scheduled index runs",
