@@ -141,6 +141,78 @@ def concurrent(port: int, paths: list[str], seconds: float) -> tuple[float, list
     return len(flat) / wall, [t * 1000 for t, _ in flat], sum(1 for _, s in flat if s >= 500)
 
 
+def _fetch(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> tuple:
+    """(ms, status, body bytes, bytes on the wire incl. the head, ETag) of one GET."""
+    t0 = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    ms = (time.perf_counter() - t0) * 1000
+    head = len(f"HTTP/1.1 {response.status} {response.reason}\r\n") + len(str(response.msg))
+    return ms, response.status, len(body), head + len(body), response.getheader("ETag")
+
+
+def caching(port: int, paths: list[str]) -> dict[str, dict[str, list[float]]]:
+    """The same searches three ways, each one after the other: plain (identity), gzipped
+    (Accept-Encoding: gzip), and revalidated with the ETag of the plain answer (304)."""
+    out: dict[str, dict[str, list[float]]] = {
+        mode: {"ms": [], "body": [], "wire": []} for mode in ("plain", "gzip", "304")
+    }
+    for path in paths:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        plain = _fetch(conn, path, {"Accept-Encoding": "identity"})
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        zipped = _fetch(conn, path, {"Accept-Encoding": "gzip"})
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        revalidated = _fetch(conn, path, {"If-None-Match": plain[4] or ""})
+        conn.close()
+        if plain[1] != 200 or revalidated[1] != 304:
+            continue
+        for mode, (ms, _s, body, wire, _e) in (
+            ("plain", plain),
+            ("gzip", zipped),
+            ("304", revalidated),
+        ):
+            out[mode]["ms"].append(ms)
+            out[mode]["body"].append(body)
+            out[mode]["wire"].append(wire)
+    return out
+
+
+def caching_table(result: dict[str, dict[str, list[float]]]) -> str:
+    plain = result["plain"]
+    rows = [
+        (
+            "/search answer",
+            "p50 ms",
+            "p95 ms",
+            "body bytes p50",
+            "bytes on the wire, total",
+            "vs plain",
+        )
+    ]
+    for mode, label in (
+        ("plain", "plain (baseline)"),
+        ("gzip", "gzip"),
+        ("304", "304 (If-None-Match)"),
+    ):
+        r = result[mode]
+        rows.append(
+            (
+                label,
+                f"{statistics.median(r['ms']):.2f}",
+                f"{percentile(r['ms'], 95):.2f}",
+                f"{statistics.median(r['body']):.0f}",
+                f"{sum(r['wire']):,.0f}",
+                f"{sum(r['wire']) / sum(plain['wire']):.2f}x bytes, "
+                f"{statistics.median(r['ms']) / statistics.median(plain['ms']):.2f}x ms",
+            )
+        )
+    return table(rows) + f"\n({len(plain['ms'])} searches, each three ways in turn)"
+
+
 def baseline(index_dir: Path, searches: list[str]) -> list[float]:
     """Plain Whoosh, in-process: parse the same q and take the top 10; no filters."""
     from urllib.parse import parse_qs, urlsplit
@@ -221,6 +293,9 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=20, help="length of each concurrent run")
     p.add_argument("--only-search", action="store_true", help="skip /related")
     p.add_argument("--corpus", choices=sorted(CORPORA), default="dev")
+    p.add_argument(
+        "--caching-only", action="store_true", help="only what a 304 and gzip save (bytes, ms)"
+    )
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -232,6 +307,10 @@ def main() -> None:
     try:
         _client((port, searches[:50] + related[:50] + prefixes[:50]))  # warm the workers
         time.sleep(2)  # the vocabulary for /suggest is built in the background at start
+        cached = caching(port, searches)
+        if args.caching_only:
+            print(caching_table(cached))
+            return
         slat, serr = sequential(port, prefixes)
         lat, err = sequential(port, searches)
         rps, clat, cerr = concurrent(port, searches, args.seconds)
@@ -283,6 +362,7 @@ def main() -> None:
         ("5xx responses", str(err + cerr + rerr + rcerr + serr), "0", ""),
     ]
     print(table(rows))
+    print("\n" + caching_table(cached))
     print(
         f"\n{len(searches)} search and {len(related)} related requests, one at a time; "
         f"{len(clat)} and {len(rclat)} at concurrency {CONCURRENCY}."

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from searchsvc import __version__
+from searchsvc import __version__, logcontext
 from searchsvc.config import Config, ConfigError, SearchConfig, load_config
 from searchsvc.exits import EXIT_BUSY, EXIT_CANT_WRITE, EXIT_NOT_FOUND, EXIT_RUN_FAILED, EXIT_USAGE
 from searchsvc.query import SEARCH_PARAMS, QueryError, request_from_params
@@ -116,7 +116,10 @@ def _flags(args: argparse.Namespace) -> dict[str, Any]:
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logcontext.install()  # the request id in the lines logged for a request
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 ENV_PREFIX = "SEARCHSVC_"
 SAMPLE_CONTENT = Path(__file__).parent / "sample" / "content"
+ACCESS_LOG_FORMATS = ("text", "json", "off")
 
 
 class ConfigError(ValueError):
@@ -112,6 +113,34 @@ class CorsConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    max_age: int = 60
+    compress: bool = True
+    compress_min_bytes: int = 1024
+    ready_intervals: int = 3
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    enabled: bool = True
+    token: str = ""
+    dir: str = ""
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    access: str = "text"
+
+
+@dataclass(frozen=True)
+class AnalyticsConfig:
+    enabled: bool = True
+    file: str = ""
+    retention_days: int = 90
+    queue_size: int = 10000
+
+
+@dataclass(frozen=True)
 class Config:
     content: ContentConfig = field(default_factory=ContentConfig)
     index: IndexConfig = field(default_factory=IndexConfig)
@@ -122,6 +151,10 @@ class Config:
     related: RelatedConfig = field(default_factory=RelatedConfig)
     cors: CorsConfig = field(default_factory=CorsConfig)
     follow: FollowConfig = field(default_factory=FollowConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     file: Path | None = None
 
     def replace(self, **overrides: Any) -> Config:
@@ -176,6 +209,9 @@ def load_config(
     config = _apply(config, from_env, Path.cwd(), origin="environment", strings=True)
     if flags:
         config = _apply(config, {k: v for k, v in flags.items() if v is not None}, Path.cwd())
+    if config.log.access not in ACCESS_LOG_FORMATS:
+        choices = ", ".join(ACCESS_LOG_FORMATS)
+        raise ConfigError(f"log.access: {config.log.access!r} is not one of {choices}")
     return config
 
 

@@ -26,7 +26,7 @@ from searchsvc.config import Config
 from searchsvc.content import ContentError
 from searchsvc.index import IndexBusy, IndexWriteError, index_exists, index_problem, run_index
 from searchsvc.index.follow import follow_once
-from searchsvc.web import SECURITY_HEADERS, create_app
+from searchsvc.web import SECURITY_HEADERS, create_app, metrics
 from searchsvc.web.errors import CODES
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         for key, value in options.items():
             self.cfg.set(key, value)
         self.cfg.set("post_worker_init", _warm)
+        self.cfg.set("child_exit", metrics.worker_exited)
 
     def load(self) -> Any:
         return create_app(self.searchsvc_config)
@@ -132,9 +133,14 @@ def serve(config: Config, schedule: bool = True) -> int:
             scheduler = _beside(config, "schedule", "--content", str(config.content.root))
     gunicorn_util.write_error = _json_write_error
     gunicorn_wsgi.SERVER = "searchsvc"  # the Server header: no server software or version
+    # Every worker counts into this directory; a scrape of any worker adds them up.
+    metrics_dir, temporary = metrics.multiprocess_dir(config)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     try:
         _Gunicorn(config).run()
     finally:
+        if temporary:
+            metrics.remove_dir(metrics_dir)
         if scheduler is not None:
             scheduler.terminate()
             try:

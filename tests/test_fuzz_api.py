@@ -3,6 +3,7 @@ error always has the error shape."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from urllib.parse import quote
 
@@ -338,3 +339,49 @@ def test_plain_words_skip_the_parser_but_mean_the_same(text: str, group: str) ->
     index = SearchIndex(config_for(SAMPLE_CONTENT, Path("unused-index")))
     if _is_plain(text):
         assert index._plain_query(text, group) == index._parse(text, group)
+
+
+# The operator endpoints (/livez, /readyz, /metrics, /admin/analytics, /admin/) with their
+# tokens configured: hostile parameters and hostile credentials.
+OPS_TOKEN = "fuzz-admin-token"
+authorization = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "Bearer",
+            "Bearer ",
+            f"Bearer {OPS_TOKEN}",
+            f"bearer {OPS_TOKEN}",
+            f"Bearer {OPS_TOKEN}x",
+            "Basic",
+            "Basic !!",
+            "Basic " + "QQ" * 3000,
+            "Basic " + base64.b64encode(f"a:{OPS_TOKEN}".encode()).decode(),
+            "Basic " + base64.b64encode(b"\xff\xfe:\x00").decode(),
+            "Basic " + base64.b64encode(b"no-colon").decode(),
+        ]
+    ),
+    st.text(st.characters(codec="latin-1", exclude_characters="\r\n"), max_size=80),
+)
+
+
+@pytest.fixture(scope="module")
+def ops_client(sample_index):
+    return sample_client(sample_index, **{"admin.token": OPS_TOKEN, "metrics.token": OPS_TOKEN})
+
+
+@pytest.mark.parametrize("path", ["/livez", "/readyz", "/metrics", "/admin/analytics", "/admin/"])
+@FUZZ
+@given(
+    query=st.lists(st.tuples(st.sampled_from(["days", "limit", "x", "q"]), whole_type), max_size=5),
+    auth=authorization,
+)
+def test_operator_endpoints_under_hostile_input(ops_client, path, query, auth):
+    headers = {"Authorization": auth} if auth else {}
+    response = ops_client.get(path, query_string=query, headers=headers)
+    check(response)
+    if path.startswith("/admin") or path == "/metrics":
+        assert response.status_code in (200, 400, 401, 403, 414), response.status_code
+        assert response.headers["Cache-Control"] == "no-store"
+    for method in ("post", "put", "delete"):
+        check(getattr(ops_client, method)(path, headers=headers, data="x" * 100))

@@ -97,7 +97,23 @@ def record_end(
         "report": report,
         "error": error,
     }
-    _update(index_dir, running=None, last_run=last, runs=lambda n: (n or 0) + 1)
+    outcome = "ok" if error is None else "failed"
+    extra: dict[str, Any] = {"last_ok": last["end"]} if error is None else {}
+    _update(
+        index_dir,
+        running=None,
+        last_run=last,
+        runs=lambda n: (n or 0) + 1,
+        outcomes=lambda d: _count(d, outcome),
+        **extra,
+    )
+
+
+def _count(outcomes: Any, outcome: str) -> dict[str, int]:
+    """Runs by outcome ("ok", "failed"), for /metrics."""
+    counts = dict(outcomes) if isinstance(outcomes, dict) else {}
+    counts[outcome] = int(counts.get(outcome, 0)) + 1
+    return counts
 
 
 def record_next_run(index_dir: Path, when: dt.datetime | None) -> None:
@@ -117,4 +133,10 @@ def record_failure(index_dir: Path, pid: int, error: str) -> None:
             "error": error,
         }
 
-    _update(index_dir, running=None, last_run=last, runs=lambda n: (n or 0) + 1)
+    _update(
+        index_dir,
+        running=None,
+        last_run=last,
+        runs=lambda n: (n or 0) + 1,
+        outcomes=lambda d: _count(d, "failed"),
+    )

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex
-from searchsvc.web import errors
+from searchsvc.web import errors, operations
 from searchsvc.web.admin import admin_bp
 from searchsvc.web.api import events_bp, meta_bp, search_bp
 from searchsvc.web.ui import ui_bp
@@ -39,6 +39,7 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
     errors.register(app)
     for bp in (search_bp, events_bp, meta_bp, admin_bp, ui_bp):
         app.register_blueprint(bp)
+    operations.install(app, config)  # access log, metrics, caching, probes, analytics
 
     @app.before_request
     def _limit_url() -> Response | None:

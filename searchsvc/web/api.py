@@ -14,6 +14,7 @@ from searchsvc.query import (
     suggest_from_params,
 )
 from searchsvc.web.errors import error_response
+from searchsvc.web.observe import searched
 from searchsvc.web.openapi import DOC_ID_EXAMPLE, spec
 
 search_bp = Blueprint("search", __name__)
@@ -32,7 +33,7 @@ def params() -> dict[str, list[str]]:
 @search_bp.get("/search")
 def search() -> Response:
     req = request_from_params(params(), current_app.config["SEARCHSVC"].search)
-    return jsonify(index().search(req).to_dict())
+    return jsonify(searched("api", req, index().search(req)).to_dict())
 
 
 @search_bp.get("/suggest")

@@ -23,6 +23,7 @@ from searchsvc.query import (
     Hit,
     SearchResult,
 )
+from searchsvc.web.operations import openapi_paths as operations_paths
 
 # An id is the document's path relative to the content root; a generated client must pass
 # it whole, slashes and all (percent-encoded or not).
@@ -352,6 +353,7 @@ def spec(
             }
         },
     }
+    paths.update(operations_paths(_responses))  # searchsvc/web/operations.py
     responses = {
         f"E{status}": {
             "description": desc,

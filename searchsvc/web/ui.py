@@ -17,6 +17,7 @@ from searchsvc.query import (
     QueryError,
     request_from_params,
 )
+from searchsvc.web.observe import searched
 
 ui_bp = Blueprint(
     "ui", __name__, template_folder="templates", static_folder="static", static_url_path="/static"
@@ -62,7 +63,7 @@ def page() -> tuple[str, int]:
     error, result, status = None, None, 200
     try:
         req = request_from_params(args, current_app.config["SEARCHSVC"].search)
-        result = _index().search(req)
+        result = searched("page", req, _index().search(req))
     except QueryError as exc:
         error, status = exc.message, 400
     base = {k: v for k, v in args.items() if k != "page"}
