@@ -45,7 +45,7 @@ log = logging.getLogger("bench")
 
 EVENT = """---
 date: 2026-12-0{day}
-title: Replica check {n}: Quokkaville harbour reopens
+title: "Replica check {n}: Quokkaville harbour reopens"
 tags: [Quokkaville]
 ---
 The harbour of Quokkaville{n} reopened after the storm.
@@ -155,7 +155,9 @@ def main() -> None:
             path.write_text(EVENT.format(day=n + 1, n=n))
             t0 = time.monotonic()
             urls = [lb_url, hosts[0].url, hosts[1].url]
-            while not all(finds(u, word) for u in urls) and time.monotonic() - t0 < 120:
+            while not all(finds(u, word) for u in urls):
+                if time.monotonic() - t0 > 120:
+                    raise SystemExit(f"{path.name} not found within 120 s: see indexer.log")
                 time.sleep(0.2)
             seen.append(time.monotonic() - t0)
         kill_tree(hosts[0].proc.pid)
