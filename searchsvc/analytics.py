@@ -92,8 +92,8 @@ def normalise(q: str) -> str:
 def filters_key(filters: Filters) -> str:
     """The filters as canonical JSON (sorted values; dates as ISO strings); `{}` if none."""
     out: dict[str, Any] = {}
-    for name in ("tags", "locations", "kinds", "stories"):
-        values = getattr(filters, name)
+    named = {**filters.labels, "kinds": filters.kinds}  # labels by name: tags, story, ...
+    for name, values in named.items():
         if values:
             out[name] = sorted(normalise(v) for v in values)
     for name in ("date_from", "date_to"):

@@ -254,7 +254,7 @@ def test_the_report_of_a_period(tmp_path):
     store = AnalyticsStore(tmp_path / "a.sqlite")
     today = dt.datetime.now(dt.UTC).date()
     now = time.time()
-    filters = Filters(tags=("Mali",))
+    filters = Filters(labels={"tags": ("Mali",)})
     rows = [
         (SearchRequest(q="Mali"), 40, 0),
         (SearchRequest(q="Mali", page=2), 40, 0),
