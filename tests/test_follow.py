@@ -16,6 +16,7 @@ from conftest import SEED_EVENT_ID, Server, config_for, eventually, write
 from searchsvc.index import IndexUnavailable, SearchIndex, run_index
 from searchsvc.index.follow import _segments, follow_once, local_generations, read_state
 from searchsvc.query import SearchRequest
+from searchsvc.web import create_app
 
 pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync not installed")
 
@@ -93,8 +94,9 @@ def test_a_source_away_leaves_the_host_serving_and_in_rotation(hosts):
     shutil.rmtree(a)
     st = follow_once(str(a), b)
     assert st.error and "rsync" in st.error
-    index = SearchIndex(config_for(tree, b, **{"follow.source": str(a)}))
-    assert index.health()["status"] == "ok"
+    config = config_for(tree, b, **{"follow.source": str(a)})
+    assert SearchIndex(config).health()["status"] == "ok"
+    assert create_app(config).test_client().get("/readyz").status_code == 200
     assert ids(b, tree, "Douentza")[0] == SEED_EVENT_ID
 
 
@@ -109,6 +111,8 @@ def test_a_host_that_falls_behind_is_taken_out_of_rotation(hosts):
     follow_once(str(a), b)
     with pytest.raises(IndexUnavailable, match=r"1 generations behind .*checksum"):
         SearchIndex(config_for(tree, b, **flags)).health()
+    ready = create_app(config_for(tree, b, **flags)).test_client().get("/readyz")
+    assert ready.status_code == 503 and "behind" in ready.get_json()["error"]["message"]
 
 
 def test_a_copy_that_hangs_is_cut_at_its_time_limit(hosts, tmp_path):

@@ -143,14 +143,14 @@ class SearchIndex(LiveIndex, QueryCompiler):
         if not os.access(self.index_dir, os.W_OK):
             # Searches go on from the index there is; new content cannot get in.
             raise IndexUnavailable("the index directory is read-only: index runs cannot update it")
-        self._check_follow(_generation(searcher))
+        self.check_follow(_generation(searcher))
         return {
             "status": "ok",
             "documents": searcher.doc_count(),
             "generation": _generation(searcher),
         }
 
-    def _check_follow(self, generation: int) -> None:
+    def check_follow(self, generation: int) -> None:
         """A query host that cannot keep up with its source is taken out of rotation (a
         source that cannot be reached does not count: its last generation is served)."""
         source = self.config.follow.source

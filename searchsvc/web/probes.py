@@ -3,7 +3,8 @@
 - `GET /livez`: the process answers (nothing else is looked at: restarting a worker whose
   index is missing would not bring the index back).
 - `GET /readyz`: this worker serves an index and its generation is at most
-  `http.ready_intervals` schedule intervals old (`searchsvc/index/freshness.py`): a worker
+  `http.ready_intervals` schedule intervals old (on a query host: at most
+  `follow.max_behind` generations behind its source) (`searchsvc/index/freshness.py`): a worker
   that answers from a stale or missing index is taken out of rotation before readers see
   it. 503 with the reason otherwise.
 
@@ -38,6 +39,15 @@ def readyz() -> Response:
         fresh = freshness(index.searcher(), index.index_dir)
     except IndexUnavailable as exc:
         return _not_ready(f"no index served: {exc}")
+    if config.follow.source:
+        # A query host (docs/scaling.md): ready while it keeps up with its source; the
+        # age of its generation is the source's business (when the source is away, every
+        # query host keeps serving its last good generation rather than none).
+        try:
+            index.check_follow(fresh.generation)
+        except IndexUnavailable as exc:
+            return _not_ready(str(exc))
+        return jsonify({"status": "ready", "generation": fresh.generation})
     interval = schedule_seconds(config)
     limit = None if interval is None else interval * config.http.ready_intervals
     age = fresh.age_seconds
