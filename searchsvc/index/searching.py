@@ -25,7 +25,7 @@ from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_wor
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import filter_mask, positive_leaves
 from searchsvc.index.ranking import by_relevance, match
-from searchsvc.index.schema import TEXT_FIELDS, stored_dict
+from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
 from searchsvc.index.snippets import highlight
 from searchsvc.query import Filters, Hit, SearchRequest, SearchResult, lead_snippet
 
@@ -96,9 +96,20 @@ class SearchIndex(LiveIndex, QueryCompiler):
             per_page=req.per_page,
             took_ms=(time.perf_counter() - t0) * 1000,
             hits=hits,
-            facets=tables.facets(found, searcher),
+            facets=self._named(tables.facets(found, searcher), searcher),
             partial=partial,
         )
+
+    def _named(
+        self, facets: dict[str, list[dict[str, Any]]], searcher: Any
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Tag and location facet values as most documents spell them (the index keys
+        them lowercase: one value whatever the case; the counts are the index's)."""
+        vocabulary = self.vocabulary.get(searcher)
+        for facet, kind in (("tags", "tag"), ("locations", "location")):
+            for f in facets[facet]:
+                f["value"] = vocabulary.label(kind, label_key(f["value"])) or f["value"]
+        return facets
 
     def _hit(self, stored: dict[str, Any], score: float | None, terms: dict[str, set[str]]) -> Hit:
         data = stored_dict(stored)
