@@ -39,6 +39,10 @@ def test_static_files_are_fingerprinted_and_kept_a_year(server):
         url = first(rf'"(/static/{re.escape(name)}\?v=[0-9a-f]{{12}})"', home)
         r = requests.get(server.url + url, timeout=30)
         assert r.status_code == 200 and r.headers["Cache-Control"] == YEAR, name
+        again = requests.get(
+            server.url + url, headers={"If-None-Match": r.headers["ETag"]}, timeout=30
+        )
+        assert again.status_code == 304 and again.headers["Cache-Control"] == YEAR, name
         # Not the current digest (an old page, a typed URL): the file, revalidated.
         for stale in (f"/static/{name}", f"/static/{name}?v=000000000000"):
             r = requests.get(server.url + stale, timeout=30)
@@ -92,6 +96,13 @@ def test_a_year_is_one_chip(server):
     text = page(server, "/", q="Mali", **{"from": "2013", "to": "2013"})
     chips = re.findall(r'<a class="chip" href="([^"]*)">(.*?)<span', text)
     assert [(html.unescape(h), t) for h, t in chips] == [("/?q=Mali", "Year: 2013")]
+
+
+def test_a_bad_request_is_a_page_that_says_so(server):
+    r = requests.get(server.url + "/", params={"q": "Mali", "page": "abc"}, timeout=30)
+    assert r.status_code == 400 and r.headers["Content-Type"].startswith("text/html")
+    assert first(r"<h1>(.*?)</h1>", r.text) == "Results for “Mali”"
+    assert "page" in first(r'<p class="error" role="alert">(.*?)</p>', r.text)
 
 
 def test_event_page_describes_the_event(server):

@@ -31,10 +31,10 @@ def cache_headers(response: Response) -> Response:
     """Static responses: long-lived when the URL names the file's current digest."""
     filename = (request.view_args or {}).get("filename", "")
     fingerprinted = False
-    if response.status_code == 200 and request.args.get("v"):
+    if response.status_code in (200, 304) and request.args.get("v"):
         try:
             fingerprinted = request.args["v"] == digest(filename)
-        except OSError:  # not one of our files (Flask answered it anyway? then no)
+        except OSError:  # answered, yet not readable here: no promise
             fingerprinted = False
     response.headers["Cache-Control"] = LONG_LIVED if fingerprinted else "no-cache"
     return response
