@@ -42,7 +42,7 @@ def _index() -> SearchIndex:
     return current_app.extensions["searchsvc.index"]
 
 
-@ui_bp.app_context_processor
+@ui_bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {"asset_url": asset_url, **page_state.template_helpers()}
 

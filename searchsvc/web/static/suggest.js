@@ -2,7 +2,7 @@
 // the input. Typing opens it (the number of suggestions is announced); ArrowDown and
 // ArrowUp move through the options (ArrowDown opens the list when it is closed), Enter
 // picks one, Escape closes the list and keeps the text. The form works without this
-// script. On a phone, the filters start closed behind their disclosure button.
+// script, and so do the filters (a disclosure, closed on a phone).
 (function () {
   "use strict";
   const input = document.getElementById("q");
@@ -10,11 +10,10 @@
   const status = document.getElementById("suggest-status");
   const PHONE = window.matchMedia("(max-width: 700px)");
 
+  // Without ::details-content (CSS), a wide screen opens the filters here.
   const filters = document.querySelector("details.filters");
-  if (filters) {
-    const fit = () => { filters.open = !PHONE.matches; };
-    fit();
-    PHONE.addEventListener("change", fit);
+  if (filters && !CSS.supports("selector(::details-content)") && !PHONE.matches) {
+    filters.open = true;
   }
   if (!input || !list) return;
 
