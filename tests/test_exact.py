@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,6 +47,7 @@ class Doc:
     tags: list[str]
     locations: list[str]
     fields: dict[str, list[list[str]]]  # field -> runs of terms (phrases stay in a run)
+    written: dict[str, list[str]] = field(default_factory=dict)  # labels as the file has them
 
     def __post_init__(self) -> None:
         self.terms = {t for runs in self.fields.values() for run in runs for t in run}
@@ -100,8 +101,23 @@ def oracle_docs(root: Path) -> dict[str, Doc]:
             tags=sorted({t.lower() for t in d.tags}),
             locations=sorted({p.lower() for p in d.locations}),
             fields={"title": [terms(d.title)], "summary": [terms(d.summary)], "body": body},
+            written={"tags": sorted(set(d.tags)), "locations": sorted(set(d.locations))},
         )
     return out
+
+
+def spellings(docs: dict[str, Doc]) -> dict[tuple[str, str], str]:
+    """Each tag and location (lowercase) as most documents write it, the first in sorted
+    order among equals: the name its facet value shows."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for d in docs.values():
+        counts.update((facet, v) for facet, vs in d.written.items() for v in vs)
+    best: dict[tuple[str, str], str] = {}
+    for (facet, v), n in sorted(counts.items()):
+        key = (facet, v.lower())
+        if key not in best or n > counts[(facet, best[key])]:
+            best[key] = v
+    return best
 
 
 # --- queries: trees rendered in the query syntax, and evaluated by the oracle ----------
@@ -222,6 +238,7 @@ def world(sample_index):
     return World(
         {
             "docs": docs,
+            "spelled": spellings(docs),
             "client": sample_client(sample_index, **{"search.time_limit": 30.0}),
             "words": sorted(words),
             "phrases": [p for p in phrases if len(terms(" ".join(p))) >= 2][:500],
@@ -346,14 +363,11 @@ def check_answer(w: dict, params: dict[str, list[str]], expected: set[str]) -> N
     assert status == 200, body
     assert not body.get("partial")
     assert body["total"] == len(expected), (params, sorted(expected)[:5])
-    want = facet_counts(docs, expected)
-    got = {
-        k: [
-            ((v["value"].lower() if k in ("tags", "locations") else v["value"]), v["count"])
-            for v in vs
-        ]
-        for k, vs in body["facets"].items()
+    want = {
+        k: [((w["spelled"][(k, v)] if k in ("tags", "locations") else v), n) for v, n in vs]
+        for k, vs in facet_counts(docs, expected).items()
     }
+    got = {k: [(v["value"], v["count"]) for v in vs] for k, vs in body["facets"].items()}
     assert got == want, params
     sort = params.get("sort", ["relevance"])[0]
     per_page = int(params["per_page"][0])

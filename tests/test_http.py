@@ -262,6 +262,16 @@ def test_did_you_mean(server):
     assert "did_you_mean" not in get(server, "/search", q="xqzzyvw").json()
 
 
+def test_did_you_mean_completes_a_prefix_the_suggestions_complete(server):
+    # "Douent" is one edit from "dozens" too; the box suggests "Douentza" for it.
+    offered = [s["text"] for s in get(server, "/suggest", q="Douent").json()["suggestions"]]
+    assert "Douentza" in offered
+    body = get(server, "/search", q="Douent").json()
+    assert body["total"] == 0 and body["did_you_mean"] == "Douentza"
+    # Each word on its own: a known word stays, a prefix is completed.
+    assert get(server, "/search", q="Douent xqzzyvw").json()["did_you_mean"] == "Douentza xqzzyvw"
+
+
 def test_opensearch_description(server):
     import xml.etree.ElementTree as ET
 

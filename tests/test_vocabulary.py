@@ -10,6 +10,7 @@ from conftest import SEED_EVENT_ID, config_for, eventually, write
 
 from searchsvc.index import SearchIndex, run_index
 from searchsvc.index.vocabulary import Vocabulary, VocabularyCache, count_segment
+from searchsvc.query import request_from_params
 
 EVENT = """\
 ---
@@ -69,3 +70,29 @@ def test_gone_with_their_segments(sample_tree: Path, tmp_path):
     after = {p.name for p in config.index.dir.glob("*.vocab")}
     assert after and not before & after  # Whoosh deleted them with the old segments
     assert same(from_saved_counts(SearchIndex(config)), counted_from_stored(SearchIndex(config)))
+
+
+LABELS = ("Quixo Harbour", "Zembla Bay", "Vorn Pass")
+
+
+def tagged(n: int) -> str:
+    # Document n writes the n-th label in lowercase, the others capitalised: whichever
+    # document the index meets first writes one of the labels as the others do not.
+    tags = ", ".join(t.lower() if i == n else t for i, t in enumerate(LABELS))
+    head = f"date: 2013-02-0{n + 1}\ntitle: Quixotrelle harbour news\ntags: [{tags}]"
+    return f"---\n{head}\n---\nNews.\n"
+
+
+def test_one_facet_value_per_label_whatever_its_case(sample_tree: Path, tmp_path):
+    config = config_for(sample_tree, tmp_path / "ix")
+    for n in range(3):
+        write(sample_tree, f"news/2013/02/0{n + 1}/quixo-{n}.md", tagged(n))
+    run_index(config, progress=False)
+    index = SearchIndex(config)
+    result = index.search(request_from_params({"q": ["Quixotrelle"]}, config.search))
+    # Each label once, counted over the three documents, as most of them write it.
+    assert result.facets["tags"] == [{"value": t, "count": 3} for t in sorted(LABELS)]
+    # Either spelling filters the same three documents.
+    for spelling in ("quixo harbour", "QUIXO HARBOUR"):
+        req = request_from_params({"tag": [spelling]}, config.search)
+        assert index.search(req).total == 3

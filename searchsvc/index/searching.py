@@ -27,8 +27,9 @@ from searchsvc.index.follow import read_state as read_follow_state
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import filter_mask, positive_leaves
 from searchsvc.index.ranking import by_relevance, match
-from searchsvc.index.schema import TEXT_FIELDS, stored_dict
+from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
 from searchsvc.index.snippets import highlight
+from searchsvc.model import LABELS
 from searchsvc.query import Filters, Hit, SearchRequest, SearchResult, lead_snippet
 
 __all__ = ["IndexUnavailable", "SearchIndex"]
@@ -98,9 +99,22 @@ class SearchIndex(LiveIndex, QueryCompiler):
             per_page=req.per_page,
             took_ms=round((time.perf_counter() - t0) * 1000, 2),
             hits=hits,
-            facets=tables.facets(found, searcher),
+            facets=self._named(tables.facets(found, searcher), searcher),
             partial=partial,
         )
+
+    def _named(
+        self, facets: dict[str, list[dict[str, Any]]], searcher: Any
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Label facet values as most documents spell them (the index keys them lowercase:
+        one value whatever the case; the counts are the index's). The vocabulary knows the
+        spellings of the labels it suggests."""
+        vocabulary = self.vocabulary.get(searcher)
+        for lb in LABELS:
+            for f in facets.get(lb.name, []) if lb.suggest else []:
+                key = label_key(f["value"], lb.multi)
+                f["value"] = vocabulary.label(lb.param, key) or f["value"]
+        return facets
 
     def _hit(self, stored: dict[str, Any], score: float | None, terms: dict[str, set[str]]) -> Hit:
         data = stored_dict(stored)

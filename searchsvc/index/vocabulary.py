@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.manifest import write_atomic
-from searchsvc.index.schema import stored_dict
+from searchsvc.index.schema import label_key, stored_dict
 from searchsvc.model import LABELS, Document
 
 log = logging.getLogger(__name__)
@@ -171,11 +171,14 @@ class Vocabulary:
                 self.display[low], most[low] = spelling, count
         # Entries (text, kind, count); the index maps each word of an entry to it.
         self.entries: list[tuple[str, str, int]] = []
+        # Each label as most documents spell it, keyed as the index keys it (spellings
+        # that differ in case are one label there: one filter, one facet value).
         best: dict[tuple[str, str], tuple[str, int]] = {}
-        for (kind, label), count in labels.items():
-            key = (kind, label.lower())
+        for (kind, label), count in sorted(labels.items()):
+            key = (kind, label_key(label))
             if key not in best or count > best[key][1]:
                 best[key] = (label, count)
+        self._labels = {key: label for key, (label, _) in best.items()}
         for (kind, _), (label, count) in best.items():
             self.entries.append((label, kind, count))
         for low, count in words.items():
@@ -212,15 +215,27 @@ class Vocabulary:
                 break
         return out
 
+    def label(self, kind: str, key: str) -> str | None:
+        """A label ("tag", "location", "story") as most documents spell it, from its key
+        as the index keys it (lowercase); None when no document holds it."""
+        return self._labels.get((kind, key))
+
     def correct(self, words: list[str]) -> str | None:
-        """The words with each unknown one replaced by the most frequent known word one
-        edit away (else two), as the index spells it; None if nothing changes."""
+        """The words with each unknown one replaced by its completion when it begins a
+        word that the suggestions offer for it ("Douent": "Douentza"), else by the most
+        frequent known word one edit away (else two), as the index spells it; None if
+        nothing changes."""
         changed = False
         out = []
         for word in words:
             low = word.lower()
             if low in self.words or len(low) < 3 or not low.isalpha():
                 out.append(word)
+                continue
+            completion = self._completion(low)
+            if completion:
+                out.append(completion)
+                changed = True
                 continue
             candidates = {w for w in _edits1(low) if w in self.words}
             if not candidates and len(low) > 4:
@@ -232,6 +247,15 @@ class Vocabulary:
             else:
                 out.append(word)
         return " ".join(out) if changed else None
+
+    def _completion(self, prefix: str) -> str | None:
+        """The first word beginning with the prefix in what `suggest` offers for it:
+        a user who typed the start of a word is told the word, not a look-alike."""
+        for entry in self.suggest(prefix):
+            for word in _WORD.findall(entry["text"]):
+                if word.lower().startswith(prefix) and word.lower() in self.words:
+                    return self.display.get(word.lower(), word)
+        return None
 
     def _within_two(self, word: str) -> set[str]:
         """Known words two edits away, among those with the same first letter and a

@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from markupsafe import Markup
 
 from searchsvc.index import SearchIndex
@@ -17,6 +25,8 @@ from searchsvc.query import (
     QueryError,
     request_from_params,
 )
+from searchsvc.web import page_state
+from searchsvc.web.assets import STATIC, asset_url, cache_headers
 from searchsvc.web.observe import searched
 
 ui_bp = Blueprint(
@@ -33,8 +43,15 @@ def _index() -> SearchIndex:
     return current_app.extensions["searchsvc.index"]
 
 
+@ui_bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"asset_url": asset_url, **page_state.template_helpers()}
+
+
 @ui_bp.after_request
 def _page_headers(response: Response) -> Response:
+    if request.endpoint in ("ui.static", "ui.favicon"):
+        return cache_headers(response)
     if response.mimetype == "text/html":
         response.headers["Content-Security-Policy"] = PAGE_CSP
         response.headers["Cache-Control"] = "no-cache"
@@ -67,23 +84,44 @@ def page() -> tuple[str, int]:
     except QueryError as exc:
         error, status = exc.message, 400
     base = {k: v for k, v in args.items() if k != "page"}
-    active = [(k, v) for k in FILTER_PARAMS for v in args.get(k, [])]
+    q = (args.get("q") or [""])[0]
+    active = page_state.chips({k: args.get(k, []) for k in FILTER_PARAMS})
+    page_number = result.page if result else 1
     return render_template(
         "search.html",
-        q=(args.get("q") or [""])[0],
+        q=q,
         result=result,
         error=error,
         active=active,
-        sort=(args.get("sort") or ["relevance"])[0],
+        heading=page_state.heading(q, active),
+        page_title=page_state.title(q, active, page_number),
+        page_description=page_state.description(q, active, result.total if result else None),
+        sorting=page_state.sort_options(q, (args.get("sort") or ["relevance"])[0]),
         url=lambda **kw: _url(base, **kw),
-        remove=lambda key, value: _remove(base, key, value),
+        remove=lambda chip: _remove(base, chip.remove),
+        is_active=lambda key, value: page_state.is_active(args, key, value),
+        facet_url=lambda facet, param, value, on: _facet_url(base, facet, param, value, on),
         mark=lambda html: Markup(html),  # snippets are escaped by the search layer
     ), status
 
 
-def _remove(args: dict[str, list[str]], key: str, value: str) -> str:
-    kept = {k: [v for v in vs if not (k == key and v == value)] for k, vs in args.items()}
+def _remove(args: dict[str, list[str]], pairs: tuple[tuple[str, str], ...]) -> str:
+    """The page without these filters (labels compare without case, as the index's)."""
+    gone = {(k, v.lower()) for k, v in pairs}
+    kept = {k: [v for v in vs if (k, v.lower()) not in gone] for k, vs in args.items()}
     return _url(kept)
+
+
+def _facet_url(
+    args: dict[str, list[str]], facet: str, param: str | None, value: str, on: bool
+) -> str:
+    """A facet value's link: adds its filter, or removes it when it is active."""
+    if facet == "year":
+        if on:
+            return _remove(args, (("from", value), ("to", value)))
+        return _url(args, **{"from": value, "to": value})
+    assert param is not None
+    return _remove(args, ((param, value),)) if on else _url(args, **{param: value})
 
 
 @ui_bp.get("/doc/<path:doc_id>")
@@ -92,7 +130,16 @@ def document(doc_id: str) -> tuple[str, int]:
     if doc is None:
         return render_template("missing.html", doc_id=doc_id), 404
     related = _index().related(doc_id, Filters(), 10) or []
-    return render_template("document.html", doc=doc, related=related), 200
+    description = page_state.summary_text(
+        doc.get("summary") or doc.get("body") or doc.get("title") or ""
+    )
+    return render_template("document.html", doc=doc, related=related, description=description), 200
+
+
+@ui_bp.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon, where browsers and crawlers look for it without reading the page."""
+    return send_from_directory(STATIC, "favicon.svg", mimetype="image/svg+xml")
 
 
 @ui_bp.get("/opensearch.xml")
