@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--full", action="store_true", help="rebuild the whole index")
     sp.add_argument("--json", action="store_true", help="print the report as JSON")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument(
+        "--path",
+        action="append",
+        dest="paths",
+        help="only this changed file or folder (an id; repeatable): no scan of the whole tree",
+    )
 
     sp = sub.add_parser("search", help="search the index")
     sp.add_argument("query", help='Whoosh query syntax: words, "phrases", AND/OR/NOT, field:value')
@@ -116,7 +122,12 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     if config.index.nice > 0:
         os.nice(min(config.index.nice, 19))  # yield to the web workers (see config.toml)
     try:
-        report = run_index(config, full=args.full, progress=False if args.no_progress else None)
+        report = run_index(
+            config,
+            full=args.full,
+            progress=False if args.no_progress else None,
+            paths=args.paths,
+        )
     except IndexBusy as exc:
         log.error("%s", exc)
         return EXIT_BUSY
