@@ -71,7 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", help="address to bind (default 127.0.0.1)")
     sp.add_argument("--port", type=int, help="port (default 8000)")
     sp.add_argument("--workers", type=int, help="web worker processes (default 2)")
-    sp.add_argument("--no-schedule", action="store_true", help="do not re-index on a schedule")
+    sp.add_argument(
+        "--no-schedule",
+        action="store_true",
+        help="do not re-index on a schedule nor follow file changes",
+    )
 
     sp = sub.add_parser("schedule", help="run only the scheduled re-indexing")
     paths(sp)

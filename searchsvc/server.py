@@ -112,7 +112,8 @@ def ensure_index(config: Config) -> None:
 def serve(config: Config, schedule: bool = True) -> int:
     ensure_index(config)
     scheduler = None
-    if schedule and config.schedule.enabled:
+    # One process for the schedule and the file watcher, whatever the number of workers.
+    if schedule and (config.schedule.enabled or config.watch.enabled):
         cmd = [sys.executable, "-m", "searchsvc"]
         if config.file:
             cmd += ["--config", str(config.file)]

@@ -21,6 +21,8 @@ from searchsvc.query import (
     SUGGEST_FORMATS,
     TEXT_PATTERN,
 )
+from searchsvc.web.documents import openapi_paths as documents_paths
+from searchsvc.web.documents import watch_schema
 
 # An id is the document's path relative to the content root; a generated client must pass
 # it whole, slashes and all (percent-encoded or not).
@@ -375,6 +377,7 @@ def spec(
                             ),
                             "running": _nullable({"type": "object"}),
                             "next_run": _nullable(_str(format="date-time")),
+                            "watch": watch_schema(),
                         }
                     ),
                     503,
@@ -429,6 +432,7 @@ def spec(
             }
         },
     }
+    paths.update(documents_paths())
     responses = {
         f"E{status}": {
             "description": desc,
