@@ -82,7 +82,7 @@ def target(config: Config, doc_id: str) -> Path:
             raise PushError(400, "the id leads through a file")
         if last and not stat.S_ISREG(mode):
             raise PushError(400, "the id names something other than a file")
-    return Path(path)
+    return Path(content.root, *parts)
 
 
 def parse(config: Config, doc_id: str, data: bytes) -> Document:
@@ -106,16 +106,15 @@ def put(config: Config, doc_id: str, data: bytes) -> Pushed:
     """Parse, write atomically, index. Raises PushError (nothing written) when refused."""
     path = target(config, doc_id)
     doc = parse(config, doc_id, data)
-    existed = path.exists()
     try:
-        _write_atomic(config.content.root, path, data)
+        created = _write_atomic(path, data)
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
             raise PushError(400, "the id is too long for the file system") from None
         log.error("cannot write %s: %s", path, exc)
         raise PushError(503, "the document cannot be written; see the server log") from None
     status = _index(config, doc_id)
-    return Pushed(status if status == 202 else 200 if existed else 201, doc.to_dict())
+    return Pushed(status if status == 202 else 201 if created else 200, doc.to_dict())
 
 
 def delete(config: Config, doc_id: str) -> Pushed:
@@ -132,7 +131,10 @@ def delete(config: Config, doc_id: str) -> Pushed:
     return Pushed(_index(config, doc_id), None)
 
 
-def _write_atomic(root: Path, path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes) -> bool:
+    """Write `path` whole or not at all; True when it is new. Of pushes racing to create
+    one file, exactly one creates it (a link fails when the name exists) and the others
+    replace it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # Hidden: neither an index run nor the file watcher takes it for content.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".push")
@@ -145,12 +147,21 @@ def _write_atomic(root: Path, path: Path, data: bytes) -> None:
             now = time.time_ns()
             os.utime(f.fileno(), ns=(now, now))
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        created = False
+        try:
+            os.link(tmp, path)
+            created = True
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links on this file system
+            created = not path.exists()
+        os.replace(tmp, path)  # after a link: drops the temporary name, the file stays
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+    return created
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -40,7 +40,7 @@ def put_document(doc_id: str) -> Response:
     if request.mimetype not in TYPES:
         return error_response(415, "send the document as text/markdown or text/plain")
     limit = config.content.max_file_bytes
-    data = request.stream.read(limit + 1)  # bounded, even without a Content-Length
+    data = _read_body(limit + 1)  # bounded, even without a Content-Length (chunked)
     if len(data) > limit:
         return error_response(413, f"larger than content.max_file_bytes ({limit})")
     try:
@@ -50,6 +50,20 @@ def put_document(doc_id: str) -> Response:
     response = jsonify(pushed.document)
     response.status_code = pushed.status
     return response
+
+
+def _read_body(most: int) -> bytes:
+    """The request body, or its first `most` bytes: a read of a chunked body may return
+    less than asked for before its end."""
+    parts: list[bytes] = []
+    size = 0
+    while size < most:
+        chunk = request.stream.read(min(65536, most - size))
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 @documents_bp.delete("/admin/documents/<anypath:doc_id>")
