@@ -58,10 +58,12 @@ def word(n: int) -> str:
 
 
 def found(port: int, q: str, doc_id: str) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         conn.request("GET", f"/search?q={quote(q)}")
         body = json.loads(conn.getresponse().read())
+    except (OSError, http.client.HTTPException, ValueError):
+        return False  # counted as not yet: the next poll asks again
     finally:
         conn.close()
     return any(h["id"] == doc_id for h in body.get("hits", []))
@@ -152,8 +154,8 @@ def main() -> None:
         shares = [
             (port, mix[k :: args.concurrency] or mix, time.time() + 3600)
             for k in range(args.concurrency)
-        ]
-        with _CTX.Pool(args.concurrency) as pool:
+        ]  # none with --concurrency 0: the edits alone
+        with _CTX.Pool(max(1, args.concurrency)) as pool:
             pending = pool.map_async(_client, shares)
             began = time.time()
             time.sleep(args.baseline)
@@ -198,8 +200,8 @@ def main() -> None:
         server.wait(timeout=20)
 
     flat = [r for share in results for r in share]
-    base = [r[1] * 1000 for r in flat if began + 2 <= r[0] < edits_began]
-    during = [r[1] * 1000 for r in flat if edits_began <= r[0] <= edits_ended]
+    base = [r[1] * 1000 for r in flat if began + 2 <= r[0] < edits_began] or [0.0]
+    during = [r[1] * 1000 for r in flat if edits_began <= r[0] <= edits_ended] or [0.0]
     errors = sum(1 for r in flat if r[2] == 0 or r[2] >= 500)
     span = edits_ended - edits_began
 

@@ -176,19 +176,33 @@ def _fsync_dir(folder: Path) -> None:
 
 def _index(config: Config, doc_id: str) -> int:
     """Index `doc_id` now: 200 when done; 202 when another run held the index longer than
-    `admin.push_wait` (a run waiting for it is left to index the document)."""
-    from searchsvc.scheduler import start_run, supervise  # APScheduler: not at import
+    `admin.push_wait` (a run that waits for it is left to index the document)."""
+    # Imported here: APScheduler is not needed to import this module.
+    from searchsvc.reindex import request_run
+    from searchsvc.scheduler import start_run, supervise
 
     proc = start_run(config, "--path", doc_id, lock_timeout=config.admin.push_wait, nice=0)
     code = supervise(proc, config)
     if code == 0:
         return 200
-    if code == EXIT_BUSY:
-        limit = config.index.run_timeout
-        later = start_run(config, "--path", doc_id, lock_timeout=limit, nice=0)
-        threading.Thread(target=supervise, args=(later, config, 2 * limit), daemon=True).start()
-        log.info("pushed %s: the index is busy; run (pid %d) waits for it", doc_id, later.pid)
+    if code != EXIT_BUSY:
+        raise PushError(
+            503, f"the document was written but its index run failed (exit {code}); see /stats"
+        )
+    # Pushes during a long run share one waiting run, as `POST /admin/reindex` requests do
+    # (a run over the whole tree, whose scan starts after this write) ...
+    answer = request_run(config)
+    if answer is not None:
+        log.info(
+            "pushed %s: the index is busy; run %d (pid %d) will index it",
+            doc_id,
+            answer.run,
+            answer.pid,
+        )
         return 202
-    raise PushError(
-        503, f"the document was written but its index run failed (exit {code}); see /stats"
-    )
+    # ... unless two runs are at it already (the waiting one may have begun its scan).
+    limit = config.index.run_timeout
+    later = start_run(config, "--path", doc_id, lock_timeout=limit, nice=0)
+    threading.Thread(target=supervise, args=(later, config, 2 * limit), daemon=True).start()
+    log.info("pushed %s: the index is busy; run (pid %d) waits for it", doc_id, later.pid)
+    return 202
