@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         help="do not re-index on a schedule nor follow file changes",
     )
 
-    sp = sub.add_parser("schedule", help="run only the scheduled re-indexing")
+    sp = sub.add_parser("schedule", help="run only the scheduled re-indexing and the file watcher")
     paths(sp)
     return p
 

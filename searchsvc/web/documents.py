@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.routing import PathConverter
 
 from searchsvc.push import PushError, delete, put
-from searchsvc.web.admin import _authorised
+from searchsvc.web.admin import authorised
 from searchsvc.web.errors import error_response
 
 documents_bp = Blueprint("documents", __name__)
@@ -33,7 +33,7 @@ def _converter(state: Any) -> None:
 
 @documents_bp.put("/admin/documents/<anypath:doc_id>")
 def put_document(doc_id: str) -> Response:
-    denied = _authorised()
+    denied = authorised()
     if denied is not None:
         return denied
     config = current_app.config["SEARCHSVC"]
@@ -68,7 +68,7 @@ def _read_body(most: int) -> bytes:
 
 @documents_bp.delete("/admin/documents/<anypath:doc_id>")
 def delete_document(doc_id: str) -> Response:
-    denied = _authorised()
+    denied = authorised()
     if denied is not None:
         return denied
     try:
