@@ -192,15 +192,18 @@ def run_forked(config: Config, args: list[str]) -> int:
     child.start()
     limit = config.index.run_timeout
     child.join(limit)
+    reason = ""
     if child.is_alive():
         log.error("index run (pid %s) still running after %g s: killing it", child.pid, limit)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(child.pid, signal.SIGKILL)
         child.join()
-        state.record_failure(config.index.dir, child.pid, f"killed after {limit:g} s")
+        reason = f"killed after {limit:g} s: longer than index.run_timeout"
     code = child.exitcode if child.exitcode is not None else -1
-    if code < 0 and child.pid is not None:
-        state.record_failure(config.index.dir, child.pid, f"killed by signal {-code}")
+    if code < 0 and not reason:
+        reason = f"killed by signal {-code}"
+    if reason and child.pid is not None:  # a run killed cannot record its end itself
+        state.record_failure(config.index.dir, child.pid, reason)
     return code
 
 
