@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--full", action="store_true", help="rebuild the whole index")
     sp.add_argument("--json", action="store_true", help="print the report as JSON")
     sp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sp.add_argument(
+        "--path",
+        action="append",
+        dest="paths",
+        help="only this changed file or folder (an id; repeatable): no scan of the whole tree",
+    )
 
     sp = sub.add_parser("search", help="search the index")
     sp.add_argument("query", help='Whoosh query syntax: words, "phrases", AND/OR/NOT, field:value')
@@ -59,7 +65,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--host", help="address to bind (default 127.0.0.1)")
     sp.add_argument("--port", type=int, help="port (default 8000)")
     sp.add_argument("--workers", type=int, help="web worker processes (default 2)")
-    sp.add_argument("--no-schedule", action="store_true", help="do not re-index on a schedule")
+    sp.add_argument(
+        "--no-schedule",
+        action="store_true",
+        help="do not re-index on a schedule nor follow file changes",
+    )
     sp.add_argument(
         "--follow",
         metavar="SOURCE",
@@ -71,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("source", help="the indexing host's index folder (host:path or a path)")
     sp.add_argument("--index", help="index directory (the copy)")
 
-    sp = sub.add_parser("schedule", help="run only the scheduled re-indexing")
+    sp = sub.add_parser("schedule", help="run only the scheduled re-indexing and the file watcher")
     paths(sp)
     return p
 
@@ -152,7 +162,12 @@ def cmd_index(config: Config, args: argparse.Namespace) -> int:
     if config.index.nice > 0:
         os.nice(min(config.index.nice, 19))  # yield to the web workers (see config.toml)
     try:
-        report = run_index(config, full=args.full, progress=False if args.no_progress else None)
+        report = run_index(
+            config,
+            full=args.full,
+            progress=False if args.no_progress else None,
+            paths=args.paths,
+        )
     except IndexBusy as exc:
         log.error("%s", exc)
         return EXIT_BUSY

@@ -84,8 +84,16 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class WatchConfig:
+    enabled: bool = True
+    debounce: float = 0.3
+    max_delay: float = 5.0
+
+
+@dataclass(frozen=True)
 class AdminConfig:
     token: str = ""
+    push_wait: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     related: RelatedConfig = field(default_factory=RelatedConfig)
     cors: CorsConfig = field(default_factory=CorsConfig)

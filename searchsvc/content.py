@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat as stat_module
 from array import array
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -84,8 +86,15 @@ class Tree(Mapping[str, FileInfo]):
     mapping, every file by id (path relative to the root, `/`-separated), a FileInfo made
     on demand."""
 
-    def __init__(self, folders: dict[str, Folder]) -> None:
+    def __init__(
+        self,
+        folders: dict[str, Folder],
+        scope: tuple[frozenset[str], tuple[str, ...]] | None = None,
+        root: str | None = None,
+    ) -> None:
         self.folders = folders
+        self.root = root
+        self.scope = scope  # None: the whole tree; else (folders alone, folders deep)
         self._count = sum(len(f.rows) for f in folders.values())
         self._index: dict[str, dict[str, Row]] = {}
 
@@ -104,8 +113,17 @@ class Tree(Mapping[str, FileInfo]):
             folder + name, os.path.join(self.folders[folder].path, name), mtime_ns, size
         )
 
+    def covers(self, folder: str) -> bool:
+        """True when this scan listed the folder (or would have, had it existed)."""
+        if self.scope is None:
+            return True
+        flat, deep = self.scope
+        return folder in flat or folder.startswith(deep)
+
     def __getitem__(self, file_id: str) -> FileInfo:
         folder, name = split_id(file_id)
+        if not self.covers(folder):
+            return self._outside(file_id)
         rows = self._rows(folder)
         if rows is None or name not in rows:
             raise KeyError(file_id)
@@ -115,10 +133,32 @@ class Tree(Mapping[str, FileInfo]):
         if not isinstance(file_id, str):
             return False
         folder, name = split_id(file_id)
+        if not self.covers(folder):
+            try:
+                self._outside(file_id)
+            except KeyError:
+                return False
+            return True
         rows = self._rows(folder)
         return rows is not None and name in rows
 
+    def _outside(self, file_id: str) -> FileInfo:
+        """A file outside a partial scan's scope, looked at on its own (a run over some
+        paths asks about the events and source texts linked to them)."""
+        if self.root is None or any(p.startswith(".") for p in file_id.split("/")):
+            raise KeyError(file_id)
+        folder, _ = split_id(file_id)
+        path = os.path.join(self.root, file_id)
+        try:
+            st = os.stat(path)
+        except OSError:
+            raise KeyError(file_id) from None
+        if not _real_folder(Path(self.root), folder) or not stat_module.S_ISREG(st.st_mode):
+            raise KeyError(file_id)
+        return FileInfo(file_id, path, st.st_mtime_ns, st.st_size)
+
     def __iter__(self) -> Iterator[str]:
+        """The files scanned (for a partial scan, those within its scope)."""
         for folder, f in self.folders.items():
             for row in f.rows:
                 yield folder + row[0]
@@ -143,8 +183,58 @@ def scan(content: ContentConfig) -> Tree:
     root = content.root
     if not root.is_dir():
         raise ContentError(f"content root is not a readable directory: {root}")
+    return Tree(_walk([(str(root), "")], recursive=True))
+
+
+def scan_paths(content: ContentConfig, paths: Iterable[str]) -> Tree:
+    """The part of the tree that changed paths can have changed (for a run over the
+    paths a file watcher saw): the folder of each path, and, for a path that is or was a
+    folder, everything under it. `paths` are ids (relative, `/`-separated); a path with
+    a hidden part, or through a link, is not content and is left out. The Tree's `scope`
+    says which folders it covers: a folder of the manifest missing from a covered place
+    is gone; one outside it is not looked at."""
+    root = content.root
+    if not root.is_dir():
+        raise ContentError(f"content root is not a readable directory: {root}")
+    flat: set[str] = set()  # folder ids listed alone
+    deep: set[str] = set()  # folder ids listed with everything under them
+    for p in paths:
+        parts = [x for x in p.strip("/").split("/") if x]
+        if not parts or any(x.startswith(".") or x == ".." for x in parts):
+            continue
+        folder = "".join(x + "/" for x in parts[:-1])
+        if not _real_folder(root, folder):
+            continue
+        flat.add(folder)
+        if not os.path.isfile(os.path.join(root, *parts)):
+            deep.add(folder + parts[-1] + "/")  # a folder, or gone (perhaps a folder)
+    deep = {d for d in deep if not any(d != o and d.startswith(o) for o in deep)}
+    flat = {f for f in flat if not any(f.startswith(d) for d in deep)}
+    starts = [(os.path.join(root, d), d) for d in sorted(deep) if _real_folder(root, d)]
+    folders = _walk(starts, recursive=True)
+    folders.update(_walk([(os.path.join(root, f), f) for f in sorted(flat)], recursive=False))
+    return Tree(folders, scope=(frozenset(flat), tuple(sorted(deep))), root=str(root))
+
+
+def _real_folder(root: Path, folder: str) -> bool:
+    """True when the folder id names a folder reached without a link."""
+    path = str(root)
+    for part in folder.split("/")[:-1]:
+        path = os.path.join(path, part)
+        if not stat_module.S_ISDIR(_lstat_mode(path)):
+            return False
+    return True
+
+
+def _lstat_mode(path: str) -> int:
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
+
+
+def _walk(stack: list[tuple[str, str]], recursive: bool) -> dict[str, Folder]:
     folders: dict[str, Folder] = {}
-    stack = [(str(root), "")]
     stat = os.stat
     while stack:
         folder, prefix = stack.pop()
@@ -174,7 +264,8 @@ def scan(content: ContentConfig) -> Tree:
                         else:
                             st = entry.stat(follow_symlinks=False)
                     elif entry.is_dir(follow_symlinks=False):
-                        stack.append((os.path.join(folder, name), prefix + name + "/"))
+                        if recursive:
+                            stack.append((os.path.join(folder, name), prefix + name + "/"))
                         continue
                     elif entry.is_symlink():
                         path = os.path.join(folder, name)
@@ -195,4 +286,4 @@ def scan(content: ContentConfig) -> Tree:
         if rows:
             rows.sort()
             folders[prefix] = Folder(folder, rows)
-    return Tree(folders)
+    return folders

@@ -82,13 +82,16 @@ def run_once(config: Config) -> int:
 
 
 def start_run(
-    config: Config, *extra: str, lock_timeout: float | None = None
+    config: Config, *extra: str, lock_timeout: float | None = None, nice: int | None = None
 ) -> subprocess.Popen[bytes]:
     """Start an index run (`extra`: more arguments, e.g. `--full`) in its own process
-    group, so that it can be killed whole; `lock_timeout` instead of the configured one."""
+    group, so that it can be killed whole; `lock_timeout` and `nice` instead of the
+    configured ones."""
     env = None
     if lock_timeout is not None:
         env = os.environ | {"SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{lock_timeout:g}"}
+    if nice is not None:
+        env = (env or dict(os.environ)) | {"SEARCHSVC_INDEX_NICE": str(nice)}
     return subprocess.Popen(index_command(config, *extra), start_new_session=True, env=env)
 
 
@@ -123,7 +126,8 @@ def _signal_name(number: int) -> str:
 
 
 def run_forever(config: Config) -> int:
-    """Run the schedule until SIGTERM or SIGINT."""
+    """Run the schedule (`schedule.enabled`) and the file watcher (`watch.enabled`) until
+    SIGTERM or SIGINT."""
     try:
         trigger = make_trigger(config)
     except ConfigError as exc:
@@ -133,25 +137,56 @@ def run_forever(config: Config) -> int:
     scheduler = BlockingScheduler(
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     )
+    stopped = threading.Event()
 
     def tick() -> None:
         run_once(config)
         _record_next(scheduler, config)
 
-    scheduler.add_job(tick, trigger, id="index", name="incremental index")
+    if config.schedule.enabled:
+        scheduler.add_job(tick, trigger, id="index", name="incremental index")
 
     def stop(signum: int, frame: Any) -> None:
         log.info("scheduler stopping (signal %s)", signum)
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
+        stopped.set()
+        if scheduler.running:
+            threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    desc = config.schedule.cron or f"every {config.schedule.interval}"
-    log.info("scheduler started (pid %s): index %s", os.getpid(), desc)
-    threading.Timer(0.5, _record_next, args=(scheduler, config)).start()
-    scheduler.start()
-    state.record_next_run(config.index.dir, None)
+    watcher = _start_watcher(config)
+    if config.schedule.enabled:
+        desc = config.schedule.cron or f"every {config.schedule.interval}"
+        log.info("scheduler started (pid %s): index %s", os.getpid(), desc)
+        threading.Timer(0.5, _record_next, args=(scheduler, config)).start()
+        scheduler.start()
+        state.record_next_run(config.index.dir, None)
+    else:
+        while not stopped.wait(timeout=1.0):
+            pass
+    if watcher is not None:
+        watcher.stop()
     return 0
+
+
+def _start_watcher(config: Config) -> Any:
+    """The file watcher, when `watch.enabled` (None when off or when the root cannot be
+    watched: the schedule still runs)."""
+    if not config.watch.enabled:
+        return None
+    from searchsvc.watch import Watcher
+
+    watcher = Watcher(config)
+    try:
+        watcher.start()
+    except OSError as exc:
+        log.error(
+            "cannot watch %s for changes (%s): the schedule alone re-indexes",
+            config.content.root,
+            exc,
+        )
+        return None
+    return watcher
 
 
 def _record_next(scheduler: Any, config: Config) -> None:

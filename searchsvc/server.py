@@ -129,7 +129,8 @@ def serve(config: Config, schedule: bool = True) -> int:
         scheduler = _beside(config, "follow", config.follow.source)
     else:
         ensure_index(config)
-        if schedule and config.schedule.enabled:
+        # One process for the schedule and the file watcher, whatever the number of workers.
+        if schedule and (config.schedule.enabled or config.watch.enabled):
             scheduler = _beside(config, "schedule", "--content", str(config.content.root))
     gunicorn_util.write_error = _json_write_error
     gunicorn_wsgi.SERVER = "searchsvc"  # the Server header: no server software or version

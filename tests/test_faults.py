@@ -107,7 +107,8 @@ def test_damaged_segment_is_detected_at_start_and_rebuilt(sample_tree, tmp_path,
 def test_a_failed_scheduled_run_is_recorded_and_retried(sample_tree, tmp_path):
     root = sample_tree
     ix = tmp_path / "ix"
-    server = Server(root, ix, env={"SEARCHSVC_SCHEDULE_INTERVAL": "1s"}).wait_ready()
+    env = {"SEARCHSVC_SCHEDULE_INTERVAL": "1s", "SEARCHSVC_WATCH_ENABLED": "0"}  # the schedule's
+    server = Server(root, ix, env=env).wait_ready()
     try:
         hidden = root.with_name("content-away")
         root.rename(hidden)  # the next runs fail: no content root

@@ -59,7 +59,8 @@ def scheduled(sample_tree, tmp_path):
         tmp_path / "ix",
         "--workers",
         "2",
-        env={"SEARCHSVC_SCHEDULE_INTERVAL": f"{INTERVAL:g}s"},
+        # The schedule alone: it counts the scheduler's runs (the watcher is test_live.py's).
+        env={"SEARCHSVC_SCHEDULE_INTERVAL": f"{INTERVAL:g}s", "SEARCHSVC_WATCH_ENABLED": "0"},
     ).wait_ready()
     yield server, root
     server.stop()

@@ -230,6 +230,8 @@ class Manifest:
                     todo.append(tree.info(folder, row))
             gone += [folder + n for n in old if n not in names]
         for folder in digests.keys() - tree.folders.keys():
+            if not tree.covers(folder):  # a partial scan: not looked at
+                continue
             gone += [folder + n for n in self.folder_entries(folder)]
         return todo, gone
 

@@ -189,7 +189,15 @@ class SearchIndex(LiveIndex, QueryCompiler):
             "running": runs.get("running"),
             "next_run": runs.get("next_run"),
             **({"follow": asdict(f)} if (f := read_follow_state(self.index_dir)) else {}),
+            "watch": _watch(runs.get("watch")),
         }
+
+
+def _watch(record: Any) -> dict[str, Any]:
+    """The file watcher as /stats shows it: whether it runs, since when, its last burst."""
+    record = record if isinstance(record, dict) else {}
+    keys = ("since", "last_fired", "last_paths", "last_status")
+    return {"running": bool(record.get("running")), **{k: record.get(k) for k in keys}}
 
 
 def _terms_by_field(leaves: list[Any], reader: Any) -> dict[str, set[str]]:

@@ -52,6 +52,11 @@ def read(index_dir: Path) -> dict[str, Any]:
                 "report": None,
                 "error": f"the run (pid {pid}) ended without finishing: killed or crashed",
             }
+    watch = data.get("watch")
+    if isinstance(watch, dict) and watch.get("running") and watch.get("host", _HOST) == _HOST:
+        pid = watch.get("pid")
+        if isinstance(pid, int) and not pid_alive(pid):
+            data["watch"] = {**watch, "running": False}
     return data
 
 
@@ -118,6 +123,21 @@ def _count(outcomes: Any, outcome: str) -> dict[str, int]:
 
 def record_next_run(index_dir: Path, when: dt.datetime | None) -> None:
     _update(index_dir, next_run=when.isoformat(timespec="seconds") if when else None)
+
+
+def record_watch(index_dir: Path, **changes: Any) -> None:
+    """The file watcher's record (`running`, `since`, `last_fired`, `last_paths`,
+    `last_status`), for /stats; `running` is read as false once its process is gone."""
+
+    def merge(old: Any) -> Any:
+        out = dict(old) if isinstance(old, dict) else {}
+        out.update(pid=os.getpid(), host=_HOST, **changes)
+        for key in ("since", "last_fired"):
+            if isinstance(out.get(key), float):
+                out[key] = _iso(out[key])
+        return out
+
+    _update(index_dir, watch=merge)
 
 
 def record_failure(index_dir: Path, pid: int, error: str) -> None:

@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
 
 from searchsvc.config import Config
-from searchsvc.content import ContentError, scan
+from searchsvc.content import ContentError, scan, scan_paths
 from searchsvc.index import state
 from searchsvc.index.cleanup import remove_orphans
 from searchsvc.index.commit import check_before_writing, commit, doc_count, open_for_writing
@@ -53,8 +54,17 @@ LOCK_NAME = "searchsvc.lock"
 PARALLEL_FROM = 400  # below this many files to parse, worker processes cost more than they save
 
 
-def run_index(config: Config, full: bool = False, progress: bool | None = None) -> Report:
-    """One index run. Raises IndexBusy, IndexWriteError, or ContentError (bad root)."""
+def run_index(
+    config: Config,
+    full: bool = False,
+    progress: bool | None = None,
+    paths: Sequence[str] | None = None,
+) -> Report:
+    """One index run. Raises IndexBusy, IndexWriteError, or ContentError (bad root).
+
+    `paths` (ids of files or folders that changed, as a file watcher or a push saw them):
+    only their folders are scanned, not the whole tree; the rest is taken as the manifest
+    has it (the scheduled run over the whole tree catches what such a run could miss)."""
     index_dir = config.index.dir
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
@@ -71,7 +81,7 @@ def run_index(config: Config, full: bool = False, progress: bool | None = None) 
     state.record_start(index_dir, started)
     try:
         remove_orphans(index_dir)  # what runs killed outright left behind
-        report = _Run(config, full, _want_progress(progress)).run()
+        report = _Run(config, full, _want_progress(progress), paths).run()
     except BaseException as exc:
         failure = _as_run_error(exc, index_dir)
         remove_orphans(index_dir)  # what this run wrote: the last generation stays as it was
@@ -135,8 +145,11 @@ def _want_progress(progress: bool | None) -> bool:
 
 
 class _Run:
-    def __init__(self, config: Config, full: bool, progress: bool) -> None:
+    def __init__(
+        self, config: Config, full: bool, progress: bool, paths: Sequence[str] | None
+    ) -> None:
         self.config = config
+        self.paths = None if full else paths
         self.full = full
         self.progress = progress
         self.index_dir = config.index.dir
@@ -144,7 +157,11 @@ class _Run:
 
     def run(self) -> Report:
         t0 = time.perf_counter()
-        files = scan(self.config.content)  # first: a missing root must not touch the index
+        # First: a missing root must not touch the index.
+        if self.paths is not None:
+            files = scan_paths(self.config.content, self.paths)
+        else:
+            files = scan(self.config.content)
         # Structure checked below, only when this run writes: opening every segment's
         # reader is most of what a run that finds nothing to do would cost.
         ix, full = open_for_writing(self.index_dir, self.full, check=False)
@@ -154,6 +171,10 @@ class _Run:
             manifest = Manifest.load(self.index_dir, SCHEMA_VERSION)
             if manifest.empty and doc_count(ix, deleted=True) > 0:
                 log.warning("no usable manifest beside the index: re-reading every file")
+        if (full or manifest.empty) and files.scope is not None:
+            # Nothing to compare the part with: the whole tree, or the index would hold
+            # only these paths.
+            files = scan(self.config.content)
         old = manifest.files
         content = self.config.content
         # Only the folders whose listing differs from the manifest's are compared file by

@@ -15,6 +15,7 @@ from searchsvc.index import SearchIndex
 from searchsvc.web import errors, operations
 from searchsvc.web.admin import admin_bp
 from searchsvc.web.api import events_bp, meta_bp, search_bp
+from searchsvc.web.documents import documents_bp
 from searchsvc.web.ui import ui_bp
 
 SECURITY_HEADERS = {
@@ -32,12 +33,15 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
     app = Flask(__name__, static_folder=None)
     app.url_map.merge_slashes = False  # ids are ids: "//x" is looked up, not redirected
     app.config["SEARCHSVC"] = config
-    app.config["MAX_CONTENT_LENGTH"] = config.server.max_body_bytes
+    # Pushed documents may be as large as a content file (web/documents.py checks them).
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        config.server.max_body_bytes, config.content.max_file_bytes
+    )
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["searchsvc.index"] = search or SearchIndex(config)
     errors.register(app)
-    for bp in (search_bp, events_bp, meta_bp, admin_bp, ui_bp):
+    for bp in (search_bp, events_bp, meta_bp, admin_bp, documents_bp, ui_bp):
         app.register_blueprint(bp)
     operations.install(app, config)  # access log, metrics, caching, probes, analytics
 
@@ -47,8 +51,11 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
             return errors.error_response(
                 414, f"request URL too long (limit {config.server.max_url_bytes} bytes)"
             )
-        if request.content_length and request.content_length > config.server.max_body_bytes:
-            return errors.error_response(413, "request body too large")
+        limit = config.server.max_body_bytes
+        if request.path.startswith("/admin/documents/"):
+            limit = config.content.max_file_bytes
+        if request.content_length and request.content_length > limit:
+            return errors.error_response(413, f"request body too large (limit {limit} bytes)")
         return None
 
     @app.after_request

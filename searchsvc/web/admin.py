@@ -22,7 +22,9 @@ from searchsvc.web.errors import error_response
 admin_bp = Blueprint("admin", __name__)
 
 
-def _authorised() -> Response | None:
+def authorised() -> Response | None:
+    """None when the request carries the admin token; else the answer to give (404 when
+    no token is configured, 401, 403). Shared by every admin endpoint."""
     token = current_app.config["SEARCHSVC"].admin.token
     if not token:
         abort(404)
@@ -39,7 +41,7 @@ def _authorised() -> Response | None:
 
 @admin_bp.post("/admin/reindex")
 def reindex() -> Response:
-    denied = _authorised()
+    denied = authorised()
     if denied is not None:
         return denied
     answer = request_run(current_app.config["SEARCHSVC"])

@@ -28,6 +28,7 @@ CODES = {
     409: "conflict",
     413: "payload_too_large",
     414: "uri_too_long",
+    415: "unsupported_media_type",
     429: "too_many_requests",
     431: "headers_too_large",
     500: "internal_error",

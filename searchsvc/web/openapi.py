@@ -23,6 +23,8 @@ from searchsvc.query import (
     Hit,
     SearchResult,
 )
+from searchsvc.web.documents import openapi_paths as documents_paths
+from searchsvc.web.documents import watch_schema
 from searchsvc.web.operations import openapi_paths as operations_paths
 
 # An id is the document's path relative to the content root; a generated client must pass
@@ -299,6 +301,7 @@ def spec(
                             ),
                             "running": _nullable({"type": "object"}),
                             "next_run": _nullable(_str(format="date-time")),
+                            "watch": watch_schema(),
                         }
                     ),
                     503,
@@ -354,6 +357,7 @@ def spec(
         },
     }
     paths.update(operations_paths(_responses))  # searchsvc/web/operations.py
+    paths.update(documents_paths())
     responses = {
         f"E{status}": {
             "description": desc,

@@ -1,0 +1,136 @@
+"""Live file following over a real `searchsvc serve`: real files, the real watcher (inotify),
+the schedule off, so that only the watcher can make a change searchable. One server for
+the module; each test changes its own files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import requests
+from conftest import Server, eventually, write
+
+from searchsvc.config import SAMPLE_CONTENT as SEED_ROOT
+from searchsvc.index import state
+
+EVENT = "### [2013-03-01](/news/2013/03/01/index.md)\n\n# {title}\n\n{body}\n"
+WAIT = 30  # seconds: a debounce, a child process, a run and a worker's switch, on a busy box
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    base = tmp_path_factory.mktemp("live")
+    root = base / "content"
+    shutil.copytree(SEED_ROOT, root)
+    server = Server(
+        root,
+        base / "ix",
+        env={"SEARCHSVC_SCHEDULE_ENABLED": "0", "SEARCHSVC_WATCH_DEBOUNCE": "0.5"},
+    ).wait_ready()
+    eventually(lambda: stats(server)["watch"]["running"], WAIT)
+    yield server, root
+    server.stop()
+
+
+def stats(server: Server) -> dict:
+    return requests.get(server.url + "/stats", timeout=10).json()
+
+
+def ids(server: Server, q: str) -> list[str]:
+    r = requests.get(server.url + "/search", params={"q": q, "per_page": 100}, timeout=10)
+    return [h["id"] for h in r.json()["hits"]]
+
+
+def settled(server: Server) -> dict:
+    """/stats once no run is under way and the watcher has nothing pending (its last
+    burst's run has ended)."""
+
+    def quiet() -> bool:
+        s = stats(server)
+        return s["running"] is None and s["watch"]["last_status"] is not None
+
+    eventually(quiet, WAIT)
+    return stats(server)
+
+
+def test_a_file_written_in_place_is_followed(live):
+    server, root = live
+    rel = "news/2013/03/01/in-place.md"
+    path = write(root, rel, EVENT.format(title="Aardvark count", body="Aardvarkish."))
+    eventually(lambda: ids(server, "aardvarkish") == [rel], WAIT)
+    inode = path.stat().st_ino
+    with open(path, "r+", encoding="utf-8") as f:  # the same file, rewritten
+        f.write(EVENT.format(title="Axolotl count", body="Axolotlish."))
+        f.truncate()
+    assert path.stat().st_ino == inode
+    eventually(lambda: ids(server, "axolotlish") == [rel] and not ids(server, "aardvarkish"), WAIT)
+    watch = stats(server)["watch"]
+    assert watch["running"] is True and watch["last_fired"] is not None
+
+
+def test_a_save_through_a_temporary_file_and_a_rename_is_followed(live):
+    server, root = live
+    rel = "news/2013/03/01/editor-save.md"
+    write(root, rel, EVENT.format(title="Binturong sighting", body="Binturong."))
+    eventually(lambda: ids(server, "binturong") == [rel], WAIT)
+    # What editors do: the new text into a temporary file beside it, then renamed over it.
+    for temp in (".editor-save.md.swp", "editor-save.md~"):
+        tmp = root / "news/2013/03/01" / temp
+        tmp.write_text(EVENT.format(title="Caracal sighting", body="Caracal."), encoding="utf-8")
+        os.replace(tmp, root / rel)
+        eventually(lambda: ids(server, "caracal") == [rel] and not ids(server, "binturong"), WAIT)
+        (root / rel).write_text(EVENT.format(title="Binturong", body="Binturong."), "utf-8")
+        eventually(lambda: ids(server, "binturong") == [rel], WAIT)
+    # The temporary files are not content: nothing of them in the index (once both web
+    # workers have moved to the last generation).
+    eventually(lambda: ids(server, "caracal") == [], WAIT)
+
+
+def test_a_folder_copied_in_at_once_is_one_run(live, tmp_path):
+    server, root = live
+    before = settled(server)["runs"]
+    batch = tmp_path / "batch"
+    for n in range(40):
+        write(batch, f"e{n:02}.md", EVENT.format(title=f"Dugong count {n}", body="Dugongish."))
+    # As rsync does it: each file into a hidden temporary name, then renamed into place.
+    dest = root / "news/2014/06/02"
+    dest.mkdir(parents=True)
+    for f in sorted(batch.iterdir()):
+        shutil.copy(f, dest / f".{f.name}.XyZ123")
+        os.replace(dest / f".{f.name}.XyZ123", dest / f.name)
+    eventually(lambda: len(ids(server, "dugongish")) == 40, WAIT)
+    after = settled(server)
+    assert after["runs"] == before + 1, "forty files, one index run"
+    assert after["watch"]["last_status"] == 0
+    # And a whole folder tree copied in one go (cp -r).
+    shutil.copytree(batch, root / "news/2014/07")
+    eventually(lambda: len(ids(server, "dugongish")) == 80, WAIT)
+    assert settled(server)["runs"] == before + 2
+
+
+def test_a_moved_file_and_a_deleted_file_and_folder_are_followed(live):
+    server, root = live
+    a = "news/2013/03/01/moving.md"
+    b = "news/2013/03/05/moved.md"
+    write(root, a, EVENT.format(title="Echidna parade", body="Echidnaish."))
+    eventually(lambda: ids(server, "echidnaish") == [a], WAIT)
+    (root / b).parent.mkdir(parents=True, exist_ok=True)
+    os.rename(root / a, root / b)
+    eventually(lambda: ids(server, "echidnaish") == [b], WAIT)
+    (root / b).unlink()
+    eventually(lambda: ids(server, "echidnaish") == [], WAIT)
+    # A folder moved in from outside the tree, then the folder deleted.
+    outside = root.parent / "outside"
+    write(outside, "x/f.md", EVENT.format(title="Fossa", body="Fossaish."))
+    os.rename(outside / "x", root / "news/2013/03/06")
+    eventually(lambda: ids(server, "fossaish") == ["news/2013/03/06/f.md"], WAIT)
+    shutil.rmtree(root / "news/2013/03/06")
+    eventually(lambda: ids(server, "fossaish") == [], WAIT)
+
+
+def test_the_watcher_stops_with_the_server(live):
+    server, root = live  # the last test of the module: it stops the server
+    assert stats(server)["watch"]["running"] is True
+    server.stop()
+    assert state.read(root.parent / "ix")["watch"]["running"] is False
