@@ -7,13 +7,14 @@ countries, public domain; the TopoJSON by Mike Bostock, ISC): fetch it with
     python3 tools/world_map.py package/countries-110m.json searchsvc/web/static/world.svg
 
 The projection is the plain equirectangular one the page uses for its dots
-(`web/geo_view.py`): x = longitude + 180, y = 90 - latitude, in degrees (down to 60 degrees south: no
-Antarctica), so a dot and
-the outline line up without a projection library. Run once; the result is committed.
+(`web/geo_view.py`): x = longitude + 180, y = 90 - latitude, in degrees (down to 60
+degrees south: no Antarctica), so a dot and the outline line up without a projection
+library. Run once; the result is committed.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sys
@@ -52,7 +53,7 @@ def wrapped(points: list[tuple[float, float]]) -> list[list[tuple[float, float]]
     """A ring as drawn: one that crosses the antimeridian (Russia, Fiji) twice, once
     shifted east and once west, each clipped by the view box, instead of a streak across
     the world."""
-    if all(abs(a[0] - b[0]) <= 180 for a, b in zip(points, points[1:], strict=False)):
+    if all(abs(a[0] - b[0]) <= 180 for a, b in itertools.pairwise(points)):
         return [points]
     east = [(lon + 360 if lon < 0 else lon, lat) for lon, lat in points]
     west = [(lon - 360 if lon > 0 else lon, lat) for lon, lat in points]
