@@ -27,7 +27,14 @@ from searchsvc.index.matching import filter_mask, positive_leaves
 from searchsvc.index.ranking import by_relevance, match
 from searchsvc.index.schema import TEXT_FIELDS, stored_dict
 from searchsvc.index.snippets import highlight
-from searchsvc.query import Filters, Hit, SearchRequest, SearchResult, lead_snippet
+from searchsvc.query import (
+    Filters,
+    Histogram,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    lead_snippet,
+)
 
 __all__ = ["IndexUnavailable", "SearchIndex"]
 
@@ -97,6 +104,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
             took_ms=round((time.perf_counter() - t0) * 1000, 2),
             hits=hits,
             facets=tables.facets(found, searcher),
+            histogram=_histogram(tables, found, req.histogram),
             partial=partial,
         )
 
@@ -160,6 +168,17 @@ class SearchIndex(LiveIndex, QueryCompiler):
             "running": runs.get("running"),
             "next_run": runs.get("next_run"),
         }
+
+
+def _histogram(tables: Any, found: np.ndarray, interval: str | None) -> Histogram | None:
+    if interval is None:
+        return None
+    used, buckets, undated = tables.histogram(found, interval)
+    return Histogram(
+        interval=used,  # type: ignore[arg-type]
+        buckets=[{"key": key, "count": count} for key, count in buckets],
+        undated=undated,
+    )
 
 
 def _terms_by_field(leaves: list[Any], reader: Any) -> dict[str, set[str]]:
