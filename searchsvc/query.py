@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, TypedDict
 
 from searchsvc.config import SearchConfig
 from searchsvc.model import KINDS, LABELS, Kind
@@ -330,13 +330,16 @@ class Hit:
         return out
 
 
-class FacetValue(TypedDict):
+class _Counted(TypedDict):
     value: str
     count: int
+
+
+class FacetValue(_Counted, total=False):
     # Locations only, where the gazetteer knew them when the documents were indexed:
-    kind: NotRequired[str]  # city, country, state, continent or region
-    lat: NotRequired[float]  # degrees
-    lon: NotRequired[float]
+    kind: str  # city, country, state, continent or region
+    lat: float  # degrees
+    lon: float
 
 
 class Bucket(TypedDict):
