@@ -25,7 +25,7 @@ from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_wor
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import filter_mask, positive_leaves
 from searchsvc.index.ranking import by_relevance, match
-from searchsvc.index.schema import TEXT_FIELDS, stored_dict
+from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
 from searchsvc.index.snippets import highlight
 from searchsvc.query import (
     Filters,
@@ -126,6 +126,12 @@ class SearchIndex(LiveIndex, QueryCompiler):
     def get(self, doc_id: str) -> dict[str, Any] | None:
         stored = self.searcher().document(id=doc_id)
         return stored_dict(stored) if stored else None
+
+    def places(self, names: list[str]) -> list[dict[str, Any]]:
+        """Locations with the kind and coordinates the index holds for them (the map of
+        an event's page): `{value, kind, lat, lon}`, only what is known."""
+        tables = self.tables.get(self.searcher())
+        return [{"value": n, **tables.place(label_key(n))} for n in names]
 
     def suggest(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """Completions for a search box: tags, stories, locations and title words that

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex
-from searchsvc.web import errors
+from searchsvc.web import errors, geo_view
 from searchsvc.web.admin import admin_bp
 from searchsvc.web.api import events_bp, meta_bp, search_bp
 from searchsvc.web.ui import ui_bp
@@ -37,6 +37,7 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["searchsvc.index"] = search or SearchIndex(config)
     errors.register(app)
+    geo_view.register(app)
     for bp in (search_bp, events_bp, meta_bp, admin_bp, ui_bp):
         app.register_blueprint(bp)
 
