@@ -218,7 +218,7 @@ class Tables:
 
     def histogram(self, mask: np.ndarray, interval: str) -> tuple[str, list[tuple[str, int]], int]:
         """The documents of the mask by day, month or year (`timeline.histogram`)."""
-        return histogram(self.days, self.periods, np.flatnonzero(mask), interval)
+        return histogram(self.periods, mask, interval)
 
     def facets(self, mask: np.ndarray, searcher: Any) -> dict[str, list[dict[str, Any]]]:
         """Counts of the faceted labels, years and kinds over the documents of the mask

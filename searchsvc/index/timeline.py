@@ -8,6 +8,7 @@ day table, in arrays); a histogram is then one count over the result's documents
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,15 +19,31 @@ AUTO_DAYS = 62
 AUTO_MONTHS = 72
 
 
-def period_codes(days: np.ndarray) -> dict[str, np.ndarray]:
-    """Each document's day (its ordinal), month and year (counted from 1970), by
-    interval; undated documents (day 0) get numbers too, never counted."""
+@dataclass(frozen=True)
+class Periods:
+    """Each document's day, month and year as a small number per interval: 0 when
+    undated, else the period's number from the index's first one plus 1; a histogram is
+    then one `np.bincount` over the result, its bin 0 the undated documents."""
+
+    codes: dict[str, np.ndarray]  # int32, by interval
+    base: dict[str, int]  # the raw number (ordinal day; months, years from 1970) of code 1
+
+
+def period_codes(days: np.ndarray) -> Periods:
+    """The Periods of the documents of a day table (ordinal days, 0 when undated)."""
+    dated = days > 0
     d64 = (days.astype(np.int64) - EPOCH).astype("datetime64[D]")
-    return {
+    raw = {
         "day": days.astype(np.int64),
         "month": d64.astype("datetime64[M]").astype(np.int64),
         "year": d64.astype("datetime64[Y]").astype(np.int64),
     }
+    codes, base = {}, {}
+    for interval, numbers in raw.items():
+        first = int(numbers[dated].min()) if dated.any() else 0
+        codes[interval] = np.where(dated, numbers - first + 1, 0).astype(np.int32)
+        base[interval] = first
+    return Periods(codes, base)
 
 
 def period_key(interval: str, code: int) -> str:
@@ -38,31 +55,29 @@ def period_key(interval: str, code: int) -> str:
     return f"{1970 + code:04d}"
 
 
-def auto_interval(first: int, last: int) -> str:
-    """The interval `auto` means for a result dated from day `first` to day `last`."""
-    if last - first < AUTO_DAYS:
-        return "day"
-    a, b = dt.date.fromordinal(first), dt.date.fromordinal(last)
-    if (b.year - a.year) * 12 + b.month - a.month < AUTO_MONTHS:
-        return "month"
-    return "year"
-
-
 def histogram(
-    days: np.ndarray, codes: dict[str, np.ndarray], docs: np.ndarray, interval: str
+    periods: Periods, mask: np.ndarray, interval: str
 ) -> tuple[str, list[tuple[str, int]], int]:
-    """The interval used, the (period, count) of every period holding documents of
-    `docs` (oldest first), and how many of them are undated."""
-    their_days = days[docs]
-    dated = their_days > 0
-    undated = int(len(docs) - np.count_nonzero(dated))
-    if undated == len(docs):
-        return ("day" if interval == "auto" else interval), [], undated
+    """The interval used, the (period, count) of every period holding documents of the
+    mask (oldest first), and how many of them are undated."""
+    counts = _counts(periods, mask, "month" if interval == "auto" else interval)
+    held = np.flatnonzero(counts[1:]) + 1
     if interval == "auto":
-        dated_days = their_days[dated]
-        interval = auto_interval(int(dated_days.min()), int(dated_days.max()))
-    values = codes[interval][docs][dated]
-    lo = int(values.min())
-    counts = np.bincount(values - lo)
-    held = np.flatnonzero(counts)
-    return interval, [(period_key(interval, lo + int(k)), int(counts[k])) for k in held], undated
+        interval = "month"
+        if len(held) and held[-1] - held[0] >= AUTO_MONTHS:
+            interval = "year"
+        elif len(held) and held[-1] - held[0] <= 3:  # perhaps under 62 days (31 Jan-1 Apr: 60)
+            days = _counts(periods, mask, "day")
+            dated = np.flatnonzero(days[1:])
+            if dated[-1] - dated[0] < AUTO_DAYS:
+                interval = "day"
+        if interval != "month":
+            counts = _counts(periods, mask, interval)
+            held = np.flatnonzero(counts[1:]) + 1
+    base = periods.base[interval] - 1
+    undated = int(counts[0]) if len(counts) else 0
+    return interval, [(period_key(interval, base + int(k)), int(counts[k])) for k in held], undated
+
+
+def _counts(periods: Periods, mask: np.ndarray, interval: str) -> np.ndarray:
+    return np.bincount(periods.codes[interval][mask], minlength=1)
