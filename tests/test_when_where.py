@@ -132,7 +132,11 @@ def test_the_page_draws_the_timeline_and_the_map_without_script(sample_server):
     assert svg.status_code == 200 and svg.text.count("<path") > 150
 
 
-def test_the_event_page_shows_its_places_on_the_map(sample_server):
+def test_the_event_page_shows_its_places_and_its_related_events_in_time(sample_server):
     html = requests.get(f"{sample_server.url}/doc/{SEED_EVENT_ID}", timeout=30).text
     dots = _links(html, "dot")
     assert any(parse_qs(urlsplit(d).query).get("location") == ["Douentza"] for d in dots)
+    # Its related events on a time axis, each a link to the event.
+    related = re.findall(r'<li>\s*<a href="([^"]+)"', html.split('id="related-heading"')[1])
+    marks = _links(html, "mark")
+    assert marks and set(marks) <= set(map(unescape, related))

@@ -111,6 +111,29 @@ def map_dots(places: list[dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def event_timeline(doc: dict[str, Any], related: list[Any]) -> dict[str, Any] | None:
+    """An event and its related events on one time axis: a mark per dated event (the
+    event itself apart), placed by its day between the first and the last."""
+    marks = [(dt.date.fromisoformat(r.date), r) for r in related if r.date]
+    if not doc.get("date") or not marks:
+        return None
+    own = dt.date.fromisoformat(doc["date"])
+    first = min([own, *(d for d, _ in marks)])
+    last = max([own, *(d for d, _ in marks)])
+    span = max((last - first).days, 1)
+
+    def x(day: dt.date) -> float:
+        return round(10 + (CHART_WIDTH - 20) * (day - first).days / span, 2)
+
+    return {
+        "width": CHART_WIDTH,
+        "own": {"x": x(own), "date": doc["date"]},
+        "marks": [{"x": x(d), "hit": r} for d, r in sorted(marks, key=lambda m: m[0])],
+        "first": first.isoformat(),
+        "last": last.isoformat(),
+    }
+
+
 def doc_places(locations: list[str]) -> list[dict[str, Any]]:
     """An event's locations with the kind and coordinates the index holds for them."""
     return current_app.extensions["searchsvc.index"].places(list(locations))
@@ -122,5 +145,6 @@ def register(app: Flask) -> None:
         timeline=timeline,
         map_dots=map_dots,
         doc_places=doc_places,
+        event_timeline=event_timeline,
         map_size=(MAP_WIDTH, MAP_HEIGHT),
     )
