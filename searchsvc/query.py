@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -45,6 +46,12 @@ MAX_SUGGEST = 20  # completions per request
 MAX_SUGGEST_CHARS = 100
 SUGGEST_FORMATS = ("json", "opensearch")
 MAX_RELATED = 50
+HISTOGRAMS = ("day", "month", "year", "auto")
+DEFAULT_KM = 50  # near= without km=
+MAX_KM = 20_016  # half the Earth's circumference: everywhere
+_NUMBER = r"\s*([+-]?[0-9]{1,3}(?:\.[0-9]{1,12})?)\s*"
+_LAT_LON = re.compile(f"{_NUMBER},{_NUMBER}")
+_BBOX = re.compile(f"{_NUMBER},{_NUMBER},{_NUMBER},{_NUMBER}")
 
 # --- what a request may ask ------------------------------------------------------------------
 
@@ -61,6 +68,23 @@ FILTERS: tuple[Param, ...] = (
     Param("kind", "event or source (repeatable)", "choice", repeat=True, choices=KINDS, fold=True),
     Param("from", f"from this date, inclusive: {DATE_HELP}", "date"),
     Param("to", f"up to this date, inclusive: {DATE_HELP}", "date", end=True),
+    Param(
+        "near",
+        "only documents with a place within km of this point: a place the index knows "
+        "(a location, as the locations facet names it: near=Douentza) or lat,lon in "
+        "degrees (near=15.0,-2.95); coordinates resolved when the documents were indexed",
+    ),
+    Param(
+        "km",
+        "the radius of near=, in km, great-circle (default 50, at most {hi})",
+        "int",
+        hi=MAX_KM,
+    ),
+    Param(
+        "bbox",
+        "only documents with a place in this box: west,south,east,north in degrees "
+        "(bbox=-12,10,5,25; inclusive; west > east crosses the antimeridian)",
+    ),
 )
 REPEATABLE_PARAMS = tuple(p.name for p in FILTERS if p.repeat)
 FILTER_PARAMS = tuple(p.name for p in FILTERS)
@@ -80,6 +104,13 @@ SEARCH_PARAMS: tuple[Param, ...] = (
         "choice",
         default="relevance",
         choices=SORTS,
+    ),
+    Param(
+        "histogram",
+        "also count the result's documents per day, month or year (undated ones apart); "
+        "auto: day for a result spanning under 62 days, month under 72 months, else year",
+        "choice",
+        choices=HISTOGRAMS,
     ),
     Param("page", "page number, from 1 (at most {hi})", "int", default=1, hi=lambda c: c.max_page),
     Param(
@@ -118,9 +149,20 @@ class Filters:
     kinds: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    # Within km of a point: (lat, lon), or a location's name the index resolves.
+    near: tuple[float, float] | str | None = None
+    km: int = DEFAULT_KM
+    bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
 
     def __bool__(self) -> bool:
-        return bool(self.kinds or self.date_from or self.date_to or any(self.labels.values()))
+        return bool(
+            self.kinds
+            or self.date_from
+            or self.date_to
+            or any(self.labels.values())
+            or self.near
+            or self.bbox
+        )
 
 
 @dataclass(frozen=True)
@@ -130,6 +172,7 @@ class SearchRequest:
     sort: Sort = "relevance"
     page: int = 1
     per_page: int = 10
+    histogram: str | None = None  # day, month, year or auto
 
 
 @dataclass(frozen=True)
@@ -144,12 +187,52 @@ def _filters(values: Mapping[str, Any], params: Mapping[str, Sequence[str]]) -> 
     if start and end and start > end:
         sent = {k: (params.get(k) or [""])[0].strip() for k in ("from", "to")}
         raise QueryError(f"from={sent['from']} is after to={sent['to']}", "from")
+    near, km, bbox = values["near"] or None, values["km"], values["bbox"] or None
+    if km is not None and near is None:
+        raise QueryError("km is the radius of near=: give near too", "km")
     return Filters(
         labels={lb.name: values[lb.param] for lb in LABELS if values[lb.param]},
         kinds=values["kind"],
         date_from=start,
         date_to=end,
+        near=_near(near) if near else None,
+        km=km if km is not None else DEFAULT_KM,
+        bbox=_bbox(bbox) if bbox else None,
     )
+
+
+def _near(value: str) -> tuple[float, float] | str:
+    """lat,lon as numbers, or a place's name (resolved by the index)."""
+    m = _LAT_LON.fullmatch(value)
+    if m is None:
+        if re.fullmatch(r"[\s0-9.,+-]*", value):
+            raise QueryError(
+                f"near={value[:40]!r} is neither lat,lon (near=15.0,-2.95) nor a place", "near"
+            )
+        return value
+    lat, lon = float(m[1]), float(m[2])
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise QueryError(
+            f"near={value[:40]!r} is off the Earth: latitude -90 to 90, longitude -180 to 180",
+            "near",
+        )
+    return lat, lon
+
+
+def _bbox(value: str) -> tuple[float, float, float, float]:
+    m = _BBOX.fullmatch(value)
+    if m is None:
+        raise QueryError(
+            f"bbox={value[:40]!r} is not west,south,east,north in degrees (bbox=-12,10,5,25)",
+            "bbox",
+        )
+    west, south, east, north = (float(m[i]) for i in range(1, 5))
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise QueryError(
+            f"bbox={value[:40]!r}: longitudes -180 to 180, latitudes -90 to 90, south <= north",
+            "bbox",
+        )
+    return west, south, east, north
 
 
 def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfig) -> SearchRequest:
@@ -161,6 +244,7 @@ def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfi
         sort=values["sort"],
         page=values["page"],
         per_page=values["per_page"],
+        histogram=values["histogram"],
     )
 
 
@@ -246,9 +330,36 @@ class Hit:
         return out
 
 
-class FacetValue(TypedDict):
+class _Counted(TypedDict):
     value: str
     count: int
+
+
+class FacetValue(_Counted, total=False):
+    # Locations only, where the gazetteer knew them when the documents were indexed:
+    kind: str  # city, country, state, continent or region
+    lat: float  # degrees
+    lon: float
+
+
+class Bucket(TypedDict):
+    key: str  # the period as from= and to= take it: 2013, 2013-01, 2013-01-21
+    count: int
+
+
+@dataclass
+class Histogram:
+    interval: Literal["day", "month", "year"] = field(
+        metadata=about("the period counted by (what auto chose, when asked)")
+    )
+    buckets: list[Bucket] = field(
+        metadata=about(
+            "each period holding matches, oldest first, with its count; its key is the "
+            "period as from= and to= take it (2013, 2013-01, 2013-01-21); empty periods "
+            "are left out"
+        )
+    )
+    undated: int = field(metadata=about("matching documents without a date (in no period)"))
 
 
 # The facets of a search, in the order the page shows them: the faceted labels, then the
@@ -278,6 +389,14 @@ class SearchResult:
         metadata=about(
             "counts over the whole result set, the most frequent first", schema={"keys": FACETS}
         )
+    )
+    histogram: Histogram | None = field(
+        default=None,
+        metadata=about(
+            "with histogram=: the matching documents per period, over the whole result "
+            "(exact, as the facets)",
+            omit_empty=True,
+        ),
     )
     did_you_mean: str | None = field(
         default=None,

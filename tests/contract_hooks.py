@@ -30,6 +30,11 @@ SEMANTIC_400 = {
         r"terms|too many words|matches everything|field"
     ),
     "from": re.compile(r"is after to="),
+    # Geography the schema cannot state: a place the index must know, numbers on the
+    # Earth, a radius only with a centre.
+    "near": re.compile(r"is not a location|has no coordinates|neither lat,lon|off the Earth"),
+    "km": re.compile(r"give near too"),
+    "bbox": re.compile(r"is not west,south,east,north|longitudes -180 to 180"),
 }
 ALLOWED_FOR_VALID = {401, 403, 404, 409, 414}  # credentials, ids, a run under way, URL size
 

@@ -9,12 +9,19 @@ the answers of `/search` and `/events/<id>/related` are compared with the oracle
 - `total` is the number of matching documents; every facet counts over all of them;
 - sorted by date, every page is the oracle's slice (undated last, then by id);
 - by relevance, every page holds matching documents only, and all pages together hold
-  each matching document exactly once.
+  each matching document exactly once;
+- the histogram (day, month, year, auto) counts every matching document in its period;
+- the geographic filters (near= a place or lat,lon with km=, bbox=) keep the documents
+  with a place inside, by a plain great-circle distance over each document's places, and
+  the locations facet gives each place's kind and coordinates. The places' coordinates
+  come from the parsing stage's gazetteer (`locate`), as the content format defines them;
+  the oracle shares nothing with how the index keeps them or filters by them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +36,7 @@ from hypothesis import strategies as st
 from searchsvc.index.schema import TEXT_ANALYZER
 from searchsvc.model import Document
 from searchsvc.parsing import classify, parse_file
+from searchsvc.parsing.places import locate
 
 TEXT = ("title", "summary", "body")
 FACET_SIZE = 20  # the facets list the 20 most frequent values
@@ -47,6 +55,7 @@ class Doc:
     tags: list[str]
     locations: list[str]
     fields: dict[str, list[list[str]]]  # field -> runs of terms (phrases stay in a run)
+    places: dict[str, tuple[float, float]]  # its places (as spelt) with coordinates
     written: dict[str, list[str]] = field(default_factory=dict)  # labels as the file has them
 
     def __post_init__(self) -> None:
@@ -102,6 +111,11 @@ def oracle_docs(root: Path) -> dict[str, Doc]:
             locations=sorted({p.lower() for p in d.locations}),
             fields={"title": [terms(d.title)], "summary": [terms(d.summary)], "body": body},
             written={"tags": sorted(set(d.tags)), "locations": sorted(set(d.locations))},
+            places={
+                name: (p.lat, p.lon)
+                for name, p in zip(d.locations, map(locate, d.locations), strict=True)
+                if p and p.lat is not None
+            },
         )
     return out
 
@@ -118,6 +132,25 @@ def spellings(docs: dict[str, Doc]) -> dict[tuple[str, str], str]:
         if key not in best or n > counts[(facet, best[key])]:
             best[key] = v
     return best
+
+
+EARTH_KM = 6371.0088
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance (haversine), in km."""
+    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((la2 - la1) / 2) ** 2
+        + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    )
+    return 2 * EARTH_KM * math.asin(math.sqrt(min(1.0, max(0.0, h))))
+
+
+def in_box(p: tuple[float, float], box: list[float]) -> bool:
+    west, south, east, north = box
+    lon_in = west <= p[1] <= east if west <= east else (p[1] >= west or p[1] <= east)
+    return south <= p[0] <= north and lon_in
 
 
 # --- queries: trees rendered in the query syntax, and evaluated by the oracle ----------
@@ -246,6 +279,7 @@ def world(sample_index):
             "locations": labels("locations"),
             "stories": sorted({d.story for d in docs.values() if d.story}),
             "days": sorted({d.date for d in docs.values() if d.date}),
+            "places": {n: p for d in docs.values() for n, p in d.places.items()},
         }
     )
 
@@ -280,6 +314,8 @@ def filters(w: dict) -> st.SearchStrategy[dict[str, list[str]]]:
         return d.isoformat()[: (4, 7, 10)[grain]]
 
     day = st.sampled_from(w["days"])
+    place = st.sampled_from(sorted(w["places"]))
+    point = place.map(lambda name: w["places"][name])
     return st.fixed_dictionaries(
         {},
         optional={
@@ -289,11 +325,28 @@ def filters(w: dict) -> st.SearchStrategy[dict[str, list[str]]]:
             "story": st.lists(st.sampled_from(w["stories"]), min_size=1, max_size=1),
             "from": st.tuples(day, st.integers(0, 2)).map(lambda x: [period(*x)]),
             "to": st.tuples(day, st.integers(0, 2)).map(lambda x: [period(*x)]),
+            "near": st.one_of(
+                place.map(lambda name: [name]),
+                st.tuples(point, st.floats(-3, 3), st.floats(-3, 3)).map(
+                    lambda x: [f"{x[0][0] + x[1]:.4f},{max(-180, min(180, x[0][1] + x[2])):.4f}"]
+                ),
+            ),
+            "km": st.integers(1, 3000).map(lambda k: [str(k)]),
+            "bbox": st.tuples(point, point, st.booleans()).map(box),
         },
-    )
+    ).filter(lambda p: "km" not in p or "near" in p)
 
 
-def filtered(docs: dict[str, Doc], params: dict[str, list[str]]) -> set[str] | None:
+def box(x: tuple) -> list[str]:
+    """A box with two places at its corners (or crossing the antimeridian)."""
+    (la1, lo1), (la2, lo2), flip = x
+    west, east = (max(lo1, lo2), min(lo1, lo2)) if flip else (min(lo1, lo2), max(lo1, lo2))
+    return [f"{west},{min(la1, la2)},{east},{max(la1, la2)}"]
+
+
+def filtered(
+    docs: dict[str, Doc], params: dict[str, list[str]], places: dict[str, tuple[float, float]]
+) -> set[str] | None:
     """The documents the filters let through; None when from is after to (a 400)."""
     lo = bounds(params["from"][0])[0] if "from" in params else None
     hi = bounds(params["to"][0])[1] if "to" in params else None
@@ -310,6 +363,16 @@ def filtered(docs: dict[str, Doc], params: dict[str, list[str]]) -> set[str] | N
         if any(s.lower() != d.story for s in params.get("story", [])):
             continue
         if (lo or hi) and (d.date is None or (lo and d.date < lo) or (hi and d.date > hi)):
+            continue
+        if "near" in params:
+            near = params["near"][0]
+            center = places[near] if near in places else tuple(map(float, near.split(",")))
+            km = int(params.get("km", ["50"])[0])
+            if not any(distance_km(center, p) <= km for p in d.places.values()):
+                continue
+        if "bbox" in params and not any(
+            in_box(p, [float(x) for x in params["bbox"][0].split(",")]) for p in d.places.values()
+        ):
             continue
         out.add(i)
     return out
@@ -335,11 +398,38 @@ def facet_counts(docs: dict[str, Doc], found: set[str]) -> dict[str, list[tuple[
     }
 
 
+def histogram(docs: dict[str, Doc], found: set[str], interval: str) -> dict:
+    """Matches per period as documented: `auto` is day under 62 days of span, month
+    under 72 months, else year; undated documents apart."""
+    dates = [docs[i].date for i in found if docs[i].date]
+    if interval == "auto" and dates:
+        a, b = min(dates), max(dates)
+        months = (b.year - a.year) * 12 + b.month - a.month
+        interval = "day" if (b - a).days < 62 else "month" if months < 72 else "year"
+    width = {"day": 10, "month": 7, "year": 4, "auto": 4}[interval]
+    counts = Counter(d.isoformat()[:width] for d in dates)
+    out = {
+        "interval": interval,
+        "buckets": [{"key": k, "count": n} for k, n in sorted(counts.items())],
+        "undated": len(found) - len(dates),
+    }
+    return out
+
+
 def date_order(docs: dict[str, Doc], found: set[str], newest_first: bool) -> list[str]:
     """The documented order of sort=date / sort=-date: by date, undated last, then by id."""
     dated = sorted((i for i in found if docs[i].date), key=lambda i: docs[i].id)
     dated.sort(key=lambda i: docs[i].date, reverse=newest_first)
     return dated + sorted(i for i in found if not docs[i].date)
+
+
+def histograms() -> st.SearchStrategy[dict[str, list[str]]]:
+    return st.fixed_dictionaries(
+        {},
+        optional={
+            "histogram": st.sampled_from(["day", "month", "year", "auto"]).map(lambda x: [x])
+        },
+    )
 
 
 def examples(n: int):
@@ -369,6 +459,20 @@ def check_answer(w: dict, params: dict[str, list[str]], expected: set[str]) -> N
     }
     got = {k: [(v["value"], v["count"]) for v in vs] for k, vs in body["facets"].items()}
     assert got == want, params
+    for v in body["facets"]["locations"]:
+        p = locate(v["value"])
+        known = {} if p is None else {"kind": p.kind}
+        if p is not None and p.lat is not None:
+            known |= {"lat": p.lat, "lon": p.lon}
+        assert {k: v[k] for k in ("kind", "lat", "lon") if k in v} == known, v
+    if "histogram" in params:
+        want_h = histogram(docs, expected, params["histogram"][0])
+        got_h = body["histogram"]
+        if not want_h["buckets"]:  # nothing dated: whatever auto chose
+            got_h = {**got_h, "interval": want_h["interval"]}
+        assert got_h == want_h, params
+    else:
+        assert "histogram" not in body
     sort = params.get("sort", ["relevance"])[0]
     per_page = int(params["per_page"][0])
     pages = -(-len(expected) // per_page)
@@ -393,7 +497,8 @@ def test_search_counts_and_pages_match_the_oracle(world, data):
     params = data.draw(filters(w), label="filters")
     params["sort"] = [data.draw(st.sampled_from(["relevance", "date", "-date"]), label="sort")]
     params["per_page"] = [str(data.draw(st.integers(3, 40), label="per_page"))]
-    allowed = filtered(w["docs"], params)
+    params |= data.draw(histograms(), label="histogram")
+    allowed = filtered(w["docs"], params, w["places"])
     assume(allowed is not None)
     params["q"] = [render(tree)]
     status, body = get(w["client"], "/search", params)
@@ -413,7 +518,8 @@ def test_plain_words_and_browsing_match_the_oracle(world, data):
     params = data.draw(filters(w), label="filters")
     params["sort"] = [data.draw(st.sampled_from(["relevance", "date", "-date"]), label="sort")]
     params["per_page"] = [str(data.draw(st.integers(5, 60), label="per_page"))]
-    allowed = filtered(w["docs"], params)
+    params |= data.draw(histograms(), label="histogram")
+    allowed = filtered(w["docs"], params, w["places"])
     assume(allowed is not None)
     if not words:
         expected = allowed
@@ -434,7 +540,7 @@ def test_related_honours_every_filter(world, data):
     doc_id = data.draw(st.sampled_from(sorted(docs)), label="id")
     params = data.draw(filters(w), label="filters")
     params["limit"] = [str(data.draw(st.integers(1, 50), label="limit"))]
-    allowed = filtered(docs, params)
+    allowed = filtered(docs, params, w["places"])
     assume(allowed is not None)
     status, body = get(w["client"], f"/events/{doc_id}/related", params)
     assert status == 200, body
@@ -451,3 +557,9 @@ def test_the_oracle_sees_what_the_sample_holds(world):
     assert len(world["days"]) > 20 and len(world["tags"]) > 20 and world["stories"]
     _, body = get(world["client"], "/search", {"per_page": ["1"]})
     assert body["total"] == len(docs)
+    # The geographic filters and the histogram are not vacuous either: some documents
+    # near Douentza, not all, and their months.
+    params = {"near": ["Douentza"], "km": ["300"], "per_page": ["5"], "histogram": ["month"]}
+    near = filtered(docs, params, world["places"])
+    assert 0 < len(near) < len(docs) and len(world["places"]) > 20
+    check_answer(world, params, near)

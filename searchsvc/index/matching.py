@@ -24,7 +24,7 @@ from searchsvc.index.scoring import NOTHING, Scored, term, text_of
 from searchsvc.index.tables import KINDS, Tables
 from searchsvc.index.whoosh_compat import positions_at
 from searchsvc.model import LABELS
-from searchsvc.query import Filters
+from searchsvc.query import Filters, QueryError
 
 _MULTI = (wq.Prefix, wq.Wildcard, wq.FuzzyTerm, wq.TermRange, wq.Variations)
 
@@ -145,7 +145,23 @@ def filter_mask(searcher: Any, tables: Tables, filters: Filters) -> np.ndarray |
         mask &= tables.kinds == KINDS.index(kind)
     if filters.date_from or filters.date_to:
         mask &= tables.days_between(filters.date_from, filters.date_to)
+    if filters.near is not None:
+        lat, lon = _point(tables, filters.near)
+        mask &= tables.places.near(lat, lon, filters.km)
+    if filters.bbox is not None:
+        mask &= tables.places.within(*filters.bbox)
     return mask
+
+
+def _point(tables: Tables, near: tuple[float, float] | str) -> tuple[float, float]:
+    """near= as coordinates: given, or those the index holds for a location of that name."""
+    if not isinstance(near, str):
+        return near
+    place = tables.place(label_key(near))
+    if "lat" not in place:
+        why = "has no coordinates" if place else "is not a location of the index"
+        raise QueryError(f"near={near[:40]!r} {why}: give lat,lon", "near")
+    return place["lat"], place["lon"]
 
 
 def scoring_query(q: Any) -> Any:

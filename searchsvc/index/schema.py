@@ -17,6 +17,7 @@ from whoosh.analysis import IDAnalyzer
 from searchsvc.index.analysis import FastPositions, NewsAnalyzer
 from searchsvc.model import LABELS, Document, Label
 from searchsvc.params import parse_date_bound
+from searchsvc.parsing.places import locate
 
 # Stemmed, stop-worded and accent-folded ("Tohoku" finds "Tōhoku").
 TEXT_ANALYZER = NewsAnalyzer()
@@ -127,7 +128,7 @@ class DayRange(wq.Query):
 
 
 TEXT_FIELDS = ("title", "summary", "body")
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7  # 7: places (the locations' kinds and coordinates)
 
 
 def day_to_date(day: int) -> dt.date | None:
@@ -154,6 +155,9 @@ def make_schema() -> fields.Schema:
         body=_text(),
         # The ids an event's Related list links to (who links to whom, for "related").
         links=fields.KEYWORD(),
+        # Each location's kind and coordinates, resolved when indexed (place_terms): the
+        # geographic filters and the map read them from here, never from the gazetteer.
+        places=fields.KEYWORD(commas=True),
         # Everything needed to render a hit or `show` a document without the file.
         doc=fields.STORED,
         **{lb.name: label_field(lb) for lb in LABELS},
@@ -226,6 +230,7 @@ def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
         "body": body,
         "links": [r.id for r in doc.related],
         "date": doc.date,
+        "places": ",".join(place_terms(doc.locations)),
         **{
             lb.name: _keywords(lb.values(doc)) if lb.multi else getattr(doc, lb.name)
             for lb in LABELS
@@ -235,6 +240,25 @@ def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
     out["day"] = doc.date.toordinal() if doc.date else 0
     out["doc"] = json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":"))
     return out
+
+
+def place_terms(locations: list[str]) -> list[str]:
+    """A term per location the gazetteer knows: `key|kind|lat|lon` (the key as the
+    locations label keys it; lat and lon empty when unknown). Read back by tables.py."""
+    out = []
+    for name in locations:
+        point = locate(name)
+        if point is not None:
+            lat = "" if point.lat is None else f"{point.lat:.4f}"
+            lon = "" if point.lon is None else f"{point.lon:.4f}"
+            out.append(f"{label_key(name)}|{point.kind}|{lat}|{lon}")
+    return out
+
+
+def parse_place_term(term: str) -> tuple[str, str, float | None, float | None]:
+    """The inverse of place_terms for one term: key, kind, lat, lon."""
+    key, kind, lat, lon = term.rsplit("|", 3)
+    return key, kind, float(lat) if lat else None, float(lon) if lon else None
 
 
 def stored_document(stored: dict[str, Any]) -> Document:

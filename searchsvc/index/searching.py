@@ -30,7 +30,14 @@ from searchsvc.index.ranking import by_relevance, match
 from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
 from searchsvc.index.snippets import highlight
 from searchsvc.model import LABELS
-from searchsvc.query import Filters, Hit, SearchRequest, SearchResult, lead_snippet
+from searchsvc.query import (
+    Filters,
+    Histogram,
+    Hit,
+    SearchRequest,
+    SearchResult,
+    lead_snippet,
+)
 
 __all__ = ["IndexUnavailable", "SearchIndex"]
 
@@ -100,6 +107,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
             took_ms=round((time.perf_counter() - t0) * 1000, 2),
             hits=hits,
             facets=self._named(tables.facets(found, searcher), searcher),
+            histogram=_histogram(tables, found, req.histogram),
             partial=partial,
         )
 
@@ -134,6 +142,12 @@ class SearchIndex(LiveIndex, QueryCompiler):
     def get(self, doc_id: str) -> dict[str, Any] | None:
         stored = self.searcher().document(id=doc_id)
         return stored_dict(stored) if stored else None
+
+    def places(self, names: list[str]) -> list[dict[str, Any]]:
+        """Locations with the kind and coordinates the index holds for them (the map of
+        an event's page): `{value, kind, lat, lon}`, only what is known."""
+        tables = self.tables.get(self.searcher())
+        return [{"value": n, **tables.place(label_key(n))} for n in names]
 
     def suggest(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """Completions for a search box: tags, stories, locations and title words that
@@ -198,6 +212,17 @@ def _watch(record: Any) -> dict[str, Any]:
     record = record if isinstance(record, dict) else {}
     keys = ("since", "last_fired", "last_paths", "last_status")
     return {"running": bool(record.get("running")), **{k: record.get(k) for k in keys}}
+
+
+def _histogram(tables: Any, found: np.ndarray, interval: str | None) -> Histogram | None:
+    if interval is None:
+        return None
+    used, buckets, undated = tables.histogram(found, interval)
+    return Histogram(
+        interval=used,  # type: ignore[arg-type]
+        buckets=[{"key": key, "count": count} for key, count in buckets],
+        undated=undated,
+    )
 
 
 def _terms_by_field(leaves: list[Any], reader: Any) -> dict[str, set[str]]:

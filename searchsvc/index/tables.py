@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from searchsvc.index.geo import PlaceTable
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_dict
+from searchsvc.index.timeline import histogram, period_codes
 from searchsvc.index.whoosh_compat import (
     field_lengths,
     ids_in_order,
@@ -79,6 +81,7 @@ class Head:
 @dataclass
 class _Segment:
     labels: dict[str, Labels]  # the faceted labels, by name
+    places: Labels  # the `places` field: each location's kind and coordinates (geo.py)
     days: np.ndarray  # int32 day numbers, 0 when undated
     kinds: np.ndarray  # int8 codes of KINDS
     ids: list[str]  # sorted
@@ -117,6 +120,7 @@ def _read_segment(reader: Any) -> _Segment:
     ids, id_docs = ids_in_order(reader, "id")
     return _Segment(
         {lb.name: _labels(reader, lb.name, n) for lb in FACETED},
+        _labels(reader, "places", n),
         days,
         kinds,
         ids,
@@ -167,6 +171,8 @@ class Tables:
             field: cat([p.lengths[field] for p in parts]).astype(np.float64)
             for field in SCORED_FIELDS
         }
+        self.places = PlaceTable.from_labels(_join([p.places for p in parts]), n)
+        self.periods = period_codes(self.days)
         self.years = np.zeros(n, dtype=np.int16)
         dated = np.flatnonzero(self.days)
         self.years[dated] = [dt.date.fromordinal(d).year for d in self.days[dated].tolist()]
@@ -210,6 +216,10 @@ class Tables:
         hi = last.toordinal() if last else dt.date.max.toordinal()
         return (self.days >= lo) & (self.days <= hi)
 
+    def histogram(self, mask: np.ndarray, interval: str) -> tuple[str, list[tuple[str, int]], int]:
+        """The documents of the mask by day, month or year (`timeline.histogram`)."""
+        return histogram(self.periods, mask, interval)
+
     def facets(self, mask: np.ndarray, searcher: Any) -> dict[str, list[dict[str, Any]]]:
         """Counts of the faceted labels, years and kinds over the documents of the mask
         (`searcher`: the caller's, of this generation, for the labels' spellings)."""
@@ -240,10 +250,23 @@ class Tables:
             floor = np.partition(counts[held], len(held) - FACET_SIZE)[len(held) - FACET_SIZE]
             held = held[counts[held] >= floor]
         top = sorted(held.tolist(), key=lambda k: (-counts[k], labels.keys[k]))[:FACET_SIZE]
-        return [
+        out = [
             {"value": self.label(lb, labels.keys[k], searcher), "count": int(counts[k])}
             for k in top
         ]
+        if lb.name == "locations":  # with the kind and coordinates the index holds
+            for value, k in zip(out, top, strict=True):
+                value.update(self.place(labels.keys[k]))
+        return out
+
+    def place(self, key: str) -> dict[str, Any]:
+        """A location key's {kind, lat, lon} as the index holds them ({} unknown; no lat
+        and lon when the gazetteer has no coordinates for it)."""
+        point = self.places.point(key)
+        if point is None:
+            return {}
+        kind, lat, lon = point
+        return {"kind": kind} if lat is None else {"kind": kind, "lat": lat, "lon": lon}
 
     def term(self, searcher: Any, field: str, text: str) -> np.ndarray:
         """The live documents holding a term, as sorted document numbers."""

@@ -83,6 +83,19 @@ class Place(NamedTuple):
     big: bool = False  # a capital or a city of a million: stands without context
     common: bool = False  # the name is also a common English word
     population: int = 0  # decides between places of one name ("American": United States)
+    lat: float | None = None  # degrees, where the data knows them (not states, provinces)
+    lon: float | None = None
+
+
+class Point(NamedTuple):
+    """Where a location is, as the index keeps it: its kind (city, country, state,
+    continent, region) and, where the gazetteer knows them, its coordinates in degrees,
+    rounded to 4 decimals (about 10 m): the index, the filters and the tests' oracle all
+    see these same numbers."""
+
+    kind: str
+    lat: float | None
+    lon: float | None
 
 
 def _key(name: str) -> str:
@@ -120,6 +133,18 @@ class Gazetteer:
 
     def lookup(self, name: str) -> list[Place]:
         return list(self._table.get(_key(name), ()))
+
+    def locate(self, name: str) -> Point | None:
+        """The kind and coordinates of a location as `find` names it (the place it would
+        choose for a tag of that name); None for a name the gazetteer does not know."""
+        places = self._table.get(_key(name))
+        if not places:
+            return None
+        best = self._best(places)
+        kind = "country" if best.kind == "demonym" else best.kind
+        if best.lat is None or best.lon is None:
+            return Point(kind, None, None)
+        return Point(kind, round(best.lat, 4), round(best.lon, 4))
 
     def find(self, texts: Sequence[str] = (), tags: Sequence[str] = ()) -> list[str]:
         """Location names in `texts` (prose) and `tags` (labels), in order of appearance."""
@@ -284,6 +309,11 @@ def find_places(texts: Sequence[str] = (), tags: Sequence[str] = ()) -> list[str
     return default_gazetteer().find(texts, tags)
 
 
+def locate(name: str) -> Point | None:
+    """Kind and coordinates of a location name (`Gazetteer.locate`)."""
+    return default_gazetteer().locate(name)
+
+
 def _common_words() -> set[str]:
     from spellchecker import SpellChecker
 
@@ -304,9 +334,22 @@ def _load() -> Iterable[tuple[str, Place]]:
     def common(name: str) -> bool:
         return " " not in name and freq[name.lower()] >= _COMMON_WORD
 
+    # A country's coordinates: countryinfo's (its middle, roughly), else its capital's.
+    cities = gc.get_cities().values()
+    capital_at = {(c["countrycode"], c["name"]): (c["latitude"], c["longitude"]) for c in cities}
+    middles: dict[str, tuple[float, float]] = {}
+    for info in (ci.info() for ci in countryinfo.all_countries()):
+        iso = (info.get("ISO") or {}).get("alpha2") or ""
+        latlng = info.get("latlng") or []
+        if iso and len(latlng) == 2:
+            middles[iso] = (float(latlng[0]), float(latlng[1]))
+
     def country(iso: str, kind: str = "country") -> Place:
         c = countries[iso]
-        return Place(c["name"], kind, iso, big=True, population=c.get("population") or 0)
+        lat, lon = middles.get(iso) or capital_at.get((iso, c.get("capital")), (None, None))
+        return Place(
+            c["name"], kind, iso, big=True, population=c.get("population") or 0, lat=lat, lon=lon
+        )
 
     for iso, c in countries.items():
         yield c["name"], country(iso)
@@ -321,7 +364,8 @@ def _load() -> Iterable[tuple[str, Place]]:
         own = info.get("name", "")
         if iso not in countries:
             if own:  # a nation of its own in the data (Scotland): stands alone
-                yield own, Place(own, "country", iso, big=True)
+                lat, lon = [*(info.get("latlng") or []), None, None][:2]
+                yield own, Place(own, "country", iso, big=True, lat=lat, lon=lon)
             continue
         yield own, country(iso)
         for alt in info.get("altSpellings") or []:
@@ -343,8 +387,19 @@ def _load() -> Iterable[tuple[str, Place]]:
     for code, state in gc.get_us_states().items():
         yield state["name"], Place(state["name"], "state", "US", admin1=code, big=True)
     for cont in gc.get_continents().values():
-        yield cont["name"], Place(cont["name"], "continent", "", big=True)
-    for city in gc.get_cities().values():
+        lat, lon = cont.get("lat"), cont.get("lng")
+        yield (
+            cont["name"],
+            Place(
+                cont["name"],
+                "continent",
+                "",
+                big=True,
+                lat=float(lat) if lat is not None else None,
+                lon=float(lon) if lon is not None else None,
+            ),
+        )
+    for city in cities:
         name = city["name"]
         place = Place(
             name,
@@ -354,6 +409,9 @@ def _load() -> Iterable[tuple[str, Place]]:
             big=city["population"] >= _BIG_CITY
             or (name in capitals and city["population"] >= _BIG_CAPITAL),
             common=common(name),
+            population=city["population"],
+            lat=city["latitude"],
+            lon=city["longitude"],
         )
         yield name, place
         folded = _fold(name)

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex
-from searchsvc.web import errors, operations
+from searchsvc.web import errors, geo_view, operations
 from searchsvc.web.admin import admin_bp
 from searchsvc.web.api import events_bp, meta_bp, search_bp
 from searchsvc.web.documents import documents_bp
@@ -41,6 +41,7 @@ def create_app(config: Config | None = None, search: SearchIndex | None = None) 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["searchsvc.index"] = search or SearchIndex(config)
     errors.register(app)
+    geo_view.register(app)
     for bp in (search_bp, events_bp, meta_bp, admin_bp, documents_bp, ui_bp):
         app.register_blueprint(bp)
     operations.install(app, config)  # access log, metrics, caching, probes, analytics

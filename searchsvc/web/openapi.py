@@ -120,7 +120,8 @@ def _answer(cls: type, optional: tuple[str, ...] = ()) -> dict[str, Any]:
     and descriptions (`query.doc`); required unless left out when empty or `optional`."""
     hints = get_type_hints(cls)
     if not is_dataclass(cls):
-        return _obj({name: _schema(tp) for name, tp in hints.items()})
+        required = [n for n in hints if n in getattr(cls, "__required_keys__", hints)]
+        return _obj({name: _schema(tp) for name, tp in hints.items()}, required)
     props, required = {}, []
     for f in fields(cls):
         schema = _schema(hints[f.name])

@@ -3,6 +3,7 @@ script for completions. Like the API, it only translates HTTP to the search laye
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -80,7 +81,9 @@ def page() -> tuple[str, int]:
     error, result, status = None, None, 200
     try:
         req = request_from_params(args, current_app.config["SEARCHSVC"].search)
-        result = searched("page", req, _index().search(req))
+        result = searched(
+            "page", req, _index().search(replace(req, histogram=req.histogram or "auto"))
+        )
     except QueryError as exc:
         error, status = exc.message, 400
     base = {k: v for k, v in args.items() if k != "page"}
