@@ -78,7 +78,7 @@ class Head:
 
 @dataclass
 class _Segment:
-    labels: dict[str, Labels]  # the faceted labels, by name
+    labels: dict[str, Labels]  # every label (model.LABELS), by name
     days: np.ndarray  # int32 day numbers, 0 when undated
     kinds: np.ndarray  # int8 codes of KINDS
     ids: list[str]  # sorted
@@ -116,7 +116,7 @@ def _read_segment(reader: Any) -> _Segment:
         kinds[posting_ids(reader, "kind", kind)] = code
     ids, id_docs = ids_in_order(reader, "id")
     return _Segment(
-        {lb.name: _labels(reader, lb.name, n) for lb in FACETED},
+        {lb.name: _labels(reader, lb.name, n) for lb in LABELS},
         days,
         kinds,
         ids,
@@ -159,7 +159,7 @@ class Tables:
             deleted = list(segreader.segment().deleted_docs())
             if deleted:
                 self.live[np.asarray(deleted, dtype=np.int64) + offset] = False
-        self.labels = {lb.name: _join([p.labels[lb.name] for p in parts]) for lb in FACETED}
+        self.labels = {lb.name: _join([p.labels[lb.name] for p in parts]) for lb in LABELS}
         cat = (lambda a: np.concatenate(a)) if parts else (lambda a: np.zeros(0, np.int32))
         self.days = cat([p.days for p in parts]).astype(np.int32)
         self.kinds = cat([p.kinds for p in parts]).astype(np.int8)
