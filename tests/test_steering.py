@@ -69,7 +69,8 @@ def served(tmp_path_factory):
         "SEARCHSVC_SEARCH_SYNONYMS": str(files / "synonyms.txt"),
         "SEARCHSVC_SEARCH_PINS": str(files / "pins.toml"),
     }
-    server = Server(root, base / "ix", "--no-schedule", env=env).wait_ready()
+    # One worker: what a test reads and what it changes concern the same process.
+    server = Server(root, base / "ix", "--no-schedule", "--workers", "1", env=env).wait_ready()
     server.files = files
     yield server
     server.stop()
@@ -278,3 +279,22 @@ def test_unknown_pinned_ids_are_reported_and_a_broken_file_keeps_the_last_good(s
     finally:
         rewrite(path, PINS)
     eventually(lambda: ids(search(served, q="election results"))[:2] == PINNED, 30)
+
+
+# --- the page ------------------------------------------------------------------------------
+
+
+def test_the_page_says_what_it_corrected_and_collapses_on_request(served):
+    import html
+
+    page = requests.get(served.url + "/", params={"q": "Douentzaa"}, timeout=30).text
+    assert 'class="corrected">Douentza</strong>' in page
+    assert 'href="/?q=Douentzaa&amp;spell=off"' in page
+    as_typed = requests.get(served.url + "/?q=Douentzaa&spell=off", timeout=30).text
+    assert "corrected" not in as_typed and "did you mean" in as_typed
+    grouped = requests.get(served.url + "/?q=Mali&collapse=story", timeout=30).text
+    more = search(served, q="Mali", collapse="story")["hits"]
+    first = next(h for h in more if h.get("collapsed"))
+    assert f"{first['collapsed']} more in this story" in grouped
+    assert html.escape(f"/?{first['see_all']}") in grouped
+    assert 'href="/?q=Mali">every event</a>' in grouped

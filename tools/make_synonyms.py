@@ -16,6 +16,8 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parent.parent / "searchsvc" / "data" / "synonyms.txt"
 
+# Entries match whatever the case: no entry may be a common word in lower case ("WHO",
+# "AIDS"), which would turn "who" into "World Health Organization".
 NEWS = """\
 # Synonyms applied at query time (see config.toml, search.synonyms). One group a line:
 #   a, b, c      each finds the others
@@ -41,13 +43,11 @@ Gaza Strip, Gaza
 # health
 COVID-19, COVID, coronavirus, SARS-CoV-2
 Ebola, EVD
-HIV, AIDS
 
 # organisations
 UN, U.N. -> United Nations
 EU -> European Union
 NATO, North Atlantic Treaty Organization
-WHO -> World Health Organization
 ISIS, ISIL, Islamic State, Daesh
 AQIM, al-Qaeda in the Islamic Maghreb
 """

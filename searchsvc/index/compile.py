@@ -95,10 +95,10 @@ class QueryCompiler:
         spans = synonyms.spans(words) if synonyms.table else [([w], ()) for w in words]
         for run, alternatives in spans:
             own = [c for c in (self._word(w, join) for w in run) if c is not None]
-            if not alternatives:
+            if not alternatives or not own:  # stop words stay out, synonyms or not
                 clauses.extend(own)
                 continue
-            options = ([own[0]] if len(own) == 1 else [wq.And(own)]) if own else []
+            options = [own[0]] if len(own) == 1 else [wq.And(own)]
             options += [c for c in map(self._synonym, alternatives) if c is not None]
             if options:
                 clauses.append(wq.Or(options))
