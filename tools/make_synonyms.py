@@ -38,7 +38,6 @@ Czech Republic, Czechia
 Eswatini, Swaziland
 Turkey, Türkiye
 Ivory Coast, Côte d'Ivoire
-Gaza Strip, Gaza
 
 # health
 COVID-19, COVID, coronavirus, SARS-CoV-2

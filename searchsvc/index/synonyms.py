@@ -69,7 +69,9 @@ def parse(text: str) -> Synonyms:
         key = normal_words(entry)
         known = table.setdefault(key, [])
         for alt in alts:
-            if normal_words(alt) != key and alt not in known:
+            # An alternative holding the entry ("Gaza Strip" for "Gaza") finds nothing
+            # more, and would only add to the score of what the entry finds.
+            if not _holds(normal_words(alt), key) and alt not in known:
                 known.append(alt)
 
     for n, line in enumerate(text.splitlines(), 1):
@@ -91,6 +93,11 @@ def parse(text: str) -> Synonyms:
             for t in terms:
                 add(t, terms)
     return Synonyms({k: tuple(v) for k, v in table.items() if k and v})
+
+
+def _holds(words: tuple[str, ...], run: tuple[str, ...]) -> bool:
+    n = len(run)
+    return any(words[i : i + n] == run for i in range(len(words) - n + 1))
 
 
 def _terms(text: str) -> list[str]:
