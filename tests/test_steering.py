@@ -269,6 +269,7 @@ def test_pins_come_first_for_their_normalised_query(served):
 
 def test_unknown_pinned_ids_are_reported_and_a_broken_file_keeps_the_last_good(served):
     assert stats(served)["pins"]["unknown_ids"] == ["news/nowhere.md"]
+    eventually(lambda: "does not hold: ['news/nowhere.md']" in served.log.read_text(), 30)
     path = served.files / "pins.toml"
     try:
         rewrite(path, '"election results" = "not a list"\n')

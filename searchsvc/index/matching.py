@@ -148,7 +148,8 @@ def filter_mask(
         for value in filters.labels.get(lb.name, ()):
             names = (value, *synonyms(value)) if synonyms and lb.multi else (value,)
             ids = [tables.term(searcher, lb.name, label_key(v, lb.multi)) for v in names]
-            mask &= Scored.of_ids(np.unique(np.concatenate(ids))).mask(tables.size)
+            held = ids[0] if len(ids) == 1 else np.unique(np.concatenate(ids))
+            mask &= Scored.of_ids(held).mask(tables.size)
     for kind in filters.kinds:
         mask &= tables.kinds == KINDS.index(kind)
     if filters.date_from or filters.date_to:

@@ -164,10 +164,11 @@ class SearchIndex(LiveIndex, QueryCompiler):
         """The documents the editors pinned for this query, in their order: those the
         index holds and the filters let through."""
         pins = self.pins.get()
-        ids = pins.ids(req.q)
-        if not ids:
+        if not pins.by_query:
             return []
+        # Unknown ids are logged at the first search after the pins or the index change.
         self.pins_report.check(pins, searcher)
+        ids = pins.ids(req.q)
         out: list[int] = []
         for doc_id in ids:
             d = searcher.document_number(id=doc_id)
