@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SNIPPET_SCAN_CHARS = 3000
 DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
+_UNTRIED = object()  # no spelling correction made yet
 
 
 class SearchIndex(LiveIndex, QueryCompiler):
@@ -75,13 +76,16 @@ class SearchIndex(LiveIndex, QueryCompiler):
         corrected = None
         # The parts of the result, in their order: (text, query, scores, documents).
         matched: list[tuple[str, Any, Any, np.ndarray]] = []
+        suggestion: Any = _UNTRIED
         if req.q:
             q = self.compile(req.q)
             _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
             scored, found = match(searcher, tables, q, allowed)
             plain = _plain_words(req.q)
             if plain and req.spell and np.count_nonzero(found) < self.config.search.correct_below:
-                fix = self._correction(searcher, tables, req.q, found, allowed)
+                # Made once: the same correction is the suggestion when it finds no more.
+                suggestion = self.vocabulary.get(searcher).correct(req.q.split())
+                fix = self._correction(searcher, tables, suggestion, found, allowed)
                 if fix is not None:
                     corrected = fix[0]
                     matched.append((req.q, q, scored, found))
@@ -132,7 +136,9 @@ class SearchIndex(LiveIndex, QueryCompiler):
             hits.append(hit)
         did_you_mean = None
         if req.q and not corrected and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
-            did_you_mean = self.vocabulary.get(searcher).correct(req.q.split())
+            if suggestion is _UNTRIED:
+                suggestion = self.vocabulary.get(searcher).correct(req.q.split())
+            did_you_mean = suggestion
         return SearchResult(
             query=req.q,
             did_you_mean=did_you_mean,
@@ -148,11 +154,10 @@ class SearchIndex(LiveIndex, QueryCompiler):
         )
 
     def _correction(
-        self, searcher: Any, tables: Any, text: str, found: np.ndarray, allowed: Any
+        self, searcher: Any, tables: Any, fix: str | None, found: np.ndarray, allowed: Any
     ) -> tuple[str, Any, Any, np.ndarray] | None:
         """The query as the index's vocabulary spells it, its scores and the documents it
         finds that the query as typed does not; None when it finds none more."""
-        fix = self.vocabulary.get(searcher).correct(text.split())
         if not fix:
             return None
         q = self.compile(fix)
