@@ -122,14 +122,19 @@ def collapsed_page(
 # --- recency ---------------------------------------------------------------------------------
 
 
+RECENCY_FLOOR = 0.001  # about ten half-lives
+
+
 def recency(tables: Tables, half_life_days: int) -> np.ndarray:
     """Each document's recency factor: 0.5 ** (age / half-life), its age in days before
-    the newest document's day; an undated document is taken to be as old as the oldest
-    (unknown age is no reason to come first)."""
+    the newest document's day, and at least RECENCY_FLOOR: scores are compared rounded to
+    six decimals, and older documents would all tie at 0, whatever their relevance. An
+    undated document is taken to be as old as the oldest (unknown age is no reason to
+    come first)."""
     days = tables.days
     dated = days > 0
     if not dated.any():
         return np.ones(tables.size)
     newest, oldest = int(days.max()), int(days[dated].min())
     age = np.where(dated, newest - days.astype(np.float64), float(newest - oldest))
-    return np.power(0.5, age / float(half_life_days))
+    return np.maximum(np.power(0.5, age / float(half_life_days)), RECENCY_FLOOR)

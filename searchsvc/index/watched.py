@@ -51,7 +51,7 @@ class WatchedFile(Generic[T]):
             try:
                 self._value = self._parse(self.path.read_text(encoding="utf-8"))
                 self.error = None
-                log.info("read %s", self.path)
+                log.debug("read %s", self.path)
             except (OSError, UnicodeDecodeError, ValueError) as exc:
                 self.error = f"{self.path}: {exc}"
                 log.error("cannot use %s (the last good version stays): %s", self.path, exc)
