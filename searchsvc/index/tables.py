@@ -1,5 +1,6 @@
-"""Every document's labels (the faceted ones of `model.LABELS`, day, kind) and its place in the date
-orders, by global document number, in compact arrays.
+"""Every document's labels (all of `model.LABELS`: the faceted ones, and the story that
+groups a result by story), day, kind and its place in the date orders, by global document
+number, in compact arrays.
 
 Facets count over a whole result set, date sorts take a page, date filters select days,
 and "related" compares candidates, all without opening a stored document. The arrays are
