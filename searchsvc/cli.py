@@ -210,6 +210,8 @@ def cmd_search(config: Config, args: argparse.Namespace) -> int:
         _emit(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return 0
     _emit(f"{result.total} hits for {result.query!r} ({result.took_ms:.1f} ms)")
+    if result.corrected_query:
+        _emit(f"(also searched as {result.corrected_query!r}: --spell off for the words as typed)")
     for n, hit in enumerate(result.hits, start=(result.page - 1) * result.per_page + 1):
         _emit(f"{n:3}. {hit.date or '----------'}  {hit.title}")
         _emit(f"     {hit.id}  [{hit.kind}, score {hit.score}]")

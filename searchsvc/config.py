@@ -74,6 +74,10 @@ class SearchConfig:
     phrase_boost: float = 0.5
     source_weight: float = 0.6
     exact_boost: float = 0.7
+    correct_below: int = 3
+    recency_half_life_days: int = 0
+    synonyms: Path | None = None
+    pins: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -317,6 +321,8 @@ def _coerce(raw: Any, hint: Any, base: Path, strings: bool) -> Any:
         if not all(isinstance(i, str) for i in items):
             raise ValueError(f"expected a list of strings, got {raw!r}")
         return tuple(items)
+    if hint == Path | None:  # an optional file: empty is none
+        return None if raw in ("", None) else _coerce(raw, Path, base, strings)
     if isinstance(hint, types.UnionType):  # pragma: no cover - no such settings yet
         raise TypeError(f"unsupported setting type {hint}")
     raise TypeError(f"unsupported setting type {hint}")

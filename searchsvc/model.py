@@ -118,6 +118,8 @@ class Label:
     facet: bool  # counted over the result set in /search's facets
     suggest: bool  # offered as a completion by /suggest
     help: str  # what a filter by it keeps, for the API description and --help
+    word: str  # one value's name to a reader: "place"
+    heading: str  # the facet's heading on the page: "Places"
 
     def values(self, doc: Document | dict[str, Any]) -> list[str]:
         """The document's values of this label (a Document, or its `to_dict` form)."""
@@ -128,9 +130,18 @@ class Label:
 
 
 LABELS: tuple[Label, ...] = (
-    Label("tags", "tag", True, True, True, "documents with this tag"),
-    Label("locations", "location", True, True, True, "documents with this location"),
-    Label("story", "story", False, False, True, "documents of this story"),
+    Label("tags", "tag", True, True, True, "documents with this tag", "tag", "Tags"),
+    Label(
+        "locations",
+        "location",
+        True,
+        True,
+        True,
+        "documents with this location",
+        "place",
+        "Places",
+    ),  # fmt: skip
+    Label("story", "story", False, False, True, "documents of this story", "story", "Stories"),
 )
 
 

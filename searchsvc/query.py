@@ -42,6 +42,9 @@ __all__ = [
 
 Sort = Literal["relevance", "date", "-date"]
 SORTS: tuple[Sort, ...] = ("relevance", "date", "-date")
+COLLAPSES = ("story",)
+SPELLS = ("on", "off")
+MAX_HALF_LIFE_DAYS = 36500
 MAX_SUGGEST = 20  # completions per request
 MAX_SUGGEST_CHARS = 100
 SUGGEST_FORMATS = ("json", "opensearch")
@@ -104,6 +107,30 @@ SEARCH_PARAMS: tuple[Param, ...] = (
         "choice",
         default="relevance",
         choices=SORTS,
+    ),
+    Param(
+        "spell",
+        "on (default): plain words that find little are also searched as the index spells "
+        "them (corrected_query), their exact matches first; off: only as typed",
+        "choice",
+        default="on",
+        choices=SPELLS,
+    ),
+    Param(
+        "collapse",
+        "story: one hit per story (its best), with how many more it holds; pages, "
+        "per_page and total_groups count these groups, total and facets every match",
+        "choice",
+        choices=COLLAPSES,
+    ),
+    Param(
+        "recency",
+        "relevance times 0.5 ** (age / this many days), the age before the newest "
+        "document (0: off; default {default}, at most {hi})",
+        "int",
+        default=lambda c: c.recency_half_life_days,
+        lo=0,
+        hi=MAX_HALF_LIFE_DAYS,
     ),
     Param(
         "histogram",
@@ -173,6 +200,9 @@ class SearchRequest:
     page: int = 1
     per_page: int = 10
     histogram: str | None = None  # day, month, year or auto
+    spell: bool = True  # search a spelling correction when the words find little
+    collapse: str | None = None  # "story": one hit per story
+    recency: int = 0  # half-life in days of the recency factor; 0: none
 
 
 @dataclass(frozen=True)
@@ -245,6 +275,9 @@ def request_from_params(params: Mapping[str, Sequence[str]], config: SearchConfi
         page=values["page"],
         per_page=values["per_page"],
         histogram=values["histogram"],
+        spell=values["spell"] == "on",
+        collapse=values["collapse"],
+        recency=values["recency"],
     )
 
 
@@ -303,6 +336,23 @@ class Hit:
     # Related events only: the tags the event shares with the document.
     context: list[str] | None = field(
         default=None, metadata=about("the tags shared with the document", omit_empty=True)
+    )
+    pinned: bool = field(
+        default=False,
+        metadata=about("placed first by the editors for this query", omit_empty=True),
+    )
+    collapsed: int = field(
+        default=0,
+        metadata=about(
+            "collapse=story: how many more matches of its story this hit stands for",
+            omit_empty=True,
+        ),
+    )
+    see_all: str | None = field(
+        default=None,
+        metadata=about(
+            "collapse=story: the query string of the search listing them all", omit_empty=True
+        ),
     )
 
     @classmethod
@@ -402,6 +452,22 @@ class SearchResult:
         default=None,
         metadata=about("a corrected query, when this one finds little", omit_empty=True),
     )
+    corrected_query: str | None = field(
+        default=None,
+        metadata=about(
+            "the query as the index spells it, searched too because this one found little: "
+            "its matches follow the exact ones (spell=off searches only as typed)",
+            omit_empty=True,
+        ),
+    )
+    total_groups: int | None = field(
+        default=None,
+        metadata=about(
+            "collapse=story: the groups shown over all pages (a story, or a match of no "
+            "story); pages count these",
+            omit_empty=True,
+        ),
+    )
     partial: bool = field(
         default=False,
         metadata=about(
@@ -412,7 +478,10 @@ class SearchResult:
     )
 
     def to_dict(self) -> dict[str, Any]:
-        return to_json(self)
+        out = to_json(self)
+        if self.total_groups is not None:  # 0 too: nothing to show
+            out["total_groups"] = self.total_groups
+        return out
 
 
 SNIPPET_CHARS = 220

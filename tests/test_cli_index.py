@@ -62,6 +62,10 @@ def test_search_command_text_output_and_filters(cli, tree, tmp_path):
     report(index(cli, tree, ix))
     out = cli("search", "Douentza", "--index", str(ix), check=True).stdout
     assert "1 hits" in out and "2013-01-21" in out and SEED_EVENT_ID in out
+    out = cli("search", "Douentzaa", "--index", str(ix), check=True).stdout
+    assert "also searched as 'Douentza'" in out and SEED_EVENT_ID in out
+    assert search_ids(cli, ix, "Douentzaa", "--spell", "off") == []
+    assert search_ids(cli, ix, "Mali", "--collapse", "story", "--recency", "30")
     assert search_ids(cli, ix, "Mali", "--kind", "source") == [SEED_SOURCE_ID]
     assert search_ids(cli, ix, "Mali", "--from", "2013", "--to", "2013-01") == [SEED_EVENT_ID]
     bad = cli("search", '"unbalanced', "--index", str(ix))

@@ -272,7 +272,12 @@ def world(sample_index):
         {
             "docs": docs,
             "spelled": spellings(docs),
-            "client": sample_client(sample_index, **{"search.time_limit": 30.0}),
+            # Synonyms off: the oracle matches words as written (tests/test_steering.py
+            # shows the synonyms); spelling corrections are off per request (spell=off)
+            # but in tests/test_exact_steering.py, which checks them against the oracle.
+            "client": sample_client(
+                sample_index, **{"search.time_limit": 30.0, "search.synonyms": ""}
+            ),
             "words": sorted(words),
             "phrases": [p for p in phrases if len(terms(" ".join(p))) >= 2][:500],
             "tags": labels("tags"),
@@ -501,6 +506,7 @@ def test_search_counts_and_pages_match_the_oracle(world, data):
     allowed = filtered(w["docs"], params, w["places"])
     assume(allowed is not None)
     params["q"] = [render(tree)]
+    params["spell"] = ["off"]
     status, body = get(w["client"], "/search", params)
     if status == 400:  # a prefix or fuzzy term that expands too far is refused, and says so
         assert "too many" in body["error"]["message"], body
@@ -525,6 +531,7 @@ def test_plain_words_and_browsing_match_the_oracle(world, data):
         expected = allowed
     else:
         params["q"] = [" ".join(words)]
+        params["spell"] = ["off"]
         sets = [evaluate(("word", x), w["docs"]) for x in words]
         expected = set.intersection(*sets) & allowed
         if not expected and len(words) > 1:

@@ -18,6 +18,9 @@ from whoosh.qparser import AndGroup, FuzzyTermPlugin, MultifieldParser, OrGroup
 
 from searchsvc.config import Config
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, make_schema
+from searchsvc.index.synonyms import Synonyms
+from searchsvc.index.synonyms import parse as parse_synonyms
+from searchsvc.index.watched import WatchedFile
 from searchsvc.index.whoosh_compat import prefix_terms
 from searchsvc.query import QueryError
 
@@ -41,6 +44,7 @@ class QueryCompiler:
             "summary": s.summary_boost,
             "body": s.body_boost,
         }
+        self.synonyms = WatchedFile(s.synonyms, parse_synonyms, Synonyms())
 
     def compile(self, text: str, group: str = "and") -> Any:
         """The user's query (Whoosh syntax) as a Whoosh query, or QueryError saying why not."""
@@ -82,23 +86,53 @@ class QueryCompiler:
 
     def _plain_query(self, text: str, group: str) -> Any:
         """What Whoosh's MultifieldParser makes of plain words, without running it (a
-        tenth of a search's time): each word in any text field, all words (or any)."""
+        tenth of a search's time): each word in any text field, all words (or any). A run
+        of words that is a synonyms entry is itself or any of its synonyms."""
         join = wq.Or if group == "or" else wq.And
         clauses = []
-        for word in text.split():
-            terms = [t.text for t in TEXT_ANALYZER(word)]
-            if not terms:
+        synonyms = self.synonyms.get()
+        words = text.split()
+        spans = synonyms.spans(words) if synonyms.table else [([w], ()) for w in words]
+        for run, alternatives in spans:
+            own = [c for c in (self._word(w, join) for w in run) if c is not None]
+            if not alternatives or not own:  # stop words stay out, synonyms or not
+                clauses.extend(own)
                 continue
-            fields = []
-            for f in TEXT_FIELDS:
-                boost = self._boosts.get(f, 1.0)
-                if len(terms) == 1:
-                    fields.append(wq.Term(f, terms[0], boost=boost))
-                else:
-                    fields.append(join([wq.Term(f, t, boost=boost) for t in terms]))
-            clauses.append(wq.Or(fields))
+            options = [own[0]] if len(own) == 1 else [wq.And(own)]
+            options += [c for c in map(self._synonym, alternatives) if c is not None]
+            if options:
+                clauses.append(wq.Or(options))
         # normalize() as the parser does: it folds repeated terms and single-child groups.
         return join(clauses).normalize()
+
+    def _word(self, word: str, join: Any) -> Any:
+        """One typed word in any text field (a word the analyzer splits: all its parts)."""
+        terms = [t.text for t in TEXT_ANALYZER(word)]
+        if not terms:
+            return None
+        fields = []
+        for f in TEXT_FIELDS:
+            boost = self._boosts.get(f, 1.0)
+            if len(terms) == 1:
+                fields.append(wq.Term(f, terms[0], boost=boost))
+            else:
+                fields.append(join([wq.Term(f, t, boost=boost) for t in terms]))
+        return wq.Or(fields)
+
+    def _synonym(self, text: str) -> Any:
+        """A synonym in any text field: a word, or its words as a phrase (positions count
+        the words the analyzer keeps, so "Côte d'Ivoire" is the phrase "cote ivoir")."""
+        terms = [t.text for t in TEXT_ANALYZER(text)]
+        if not terms:
+            return None
+        fields = []
+        for f in TEXT_FIELDS:
+            boost = self._boosts.get(f, 1.0)
+            if len(terms) == 1:
+                fields.append(wq.Term(f, terms[0], boost=boost))
+            else:
+                fields.append(wq.Phrase(f, terms, boost=boost))
+        return wq.Or(fields)
 
 
 def _is_plain(text: str) -> bool:

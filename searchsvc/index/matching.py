@@ -14,6 +14,7 @@ table. One walk gives both the counts and, where Whoosh's scores are mirrored, t
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -132,15 +133,23 @@ def phrase_docs(searcher: Any, field: str, words: list[str], docnums: list[int])
     return found
 
 
-def filter_mask(searcher: Any, tables: Tables, filters: Filters) -> np.ndarray | None:
-    """The documents the filters let through; None when there are none."""
+def filter_mask(
+    searcher: Any,
+    tables: Tables,
+    filters: Filters,
+    synonyms: Callable[[str], tuple[str, ...]] | None = None,
+) -> np.ndarray | None:
+    """The documents the filters let through; None when there are none. `synonyms`:
+    what a tag or location also finds (a value keeps the documents with any of them)."""
     if not filters:
         return None
     mask = tables.live.copy()
     for lb in LABELS:
         for value in filters.labels.get(lb.name, ()):
-            key = label_key(value, lb.multi)
-            mask &= Scored.of_ids(tables.term(searcher, lb.name, key)).mask(tables.size)
+            names = (value, *synonyms(value)) if synonyms and lb.multi else (value,)
+            ids = [tables.term(searcher, lb.name, label_key(v, lb.multi)) for v in names]
+            held = ids[0] if len(ids) == 1 else np.unique(np.concatenate(ids))
+            mask &= Scored.of_ids(held).mask(tables.size)
     for kind in filters.kinds:
         mask &= tables.kinds == KINDS.index(kind)
     if filters.date_from or filters.date_to:

@@ -35,14 +35,19 @@ class _Top(TopCollector):
     Among equal scores the lower document number comes first, for any N: each page is a
     slice of one order."""
 
-    def __init__(self, limit: int, allowed: np.ndarray) -> None:
-        super().__init__(limit=limit, usequality=True)
+    def __init__(self, limit: int, allowed: np.ndarray, decay: np.ndarray | None = None) -> None:
+        # Block-quality skipping assumes the matcher's scores: not with a recency decay.
+        super().__init__(limit=limit, usequality=decay is None)
         self.allowed = allowed
+        self.decay = decay
 
     def collect(self, sub_docnum: int) -> Any:
         docnum = self.offset + sub_docnum
         if self.allowed[docnum]:
-            return self._collect(docnum, round(self.matcher.score(), 6))
+            score = self.matcher.score()
+            if self.decay is not None:
+                score *= float(self.decay[docnum])
+            return self._collect(docnum, round(score, 6))
         return None
 
     def ranked(self) -> list[tuple[float, int]]:
@@ -91,22 +96,25 @@ def by_relevance(
     text: str,
     cfg: SearchConfig,
     table_cache: TableCache,
+    decay: np.ndarray | None = None,
 ) -> tuple[list[tuple[float | None, int]], bool]:
     """Positions start to stop of the match set by relevance: the documents the
     query's words score, best first (the first RESCORE_WINDOW re-ranked), then those
     no word scores (matched by NOT, a date range or an OR branch of dates only),
-    newest first."""
+    newest first. `decay`: each document's recency factor, multiplying its score."""
     ranked: list[tuple[float, int]] = []
     scored = np.zeros_like(found)
     partial = False
     limit = max(stop, RESCORE_WINDOW)
     if scores.exact and leaves:  # scored in arrays, as Whoosh would (matching.py)
         scored = found
+        if decay is not None:
+            scores = Scored(scores.ids, scores.scores * decay[scores.ids], scores.exact)
         ranked = top_scores(scores, scored, limit)
     elif (scoring := scoring_query(q) if leaves else None) is not None:
         # Prefixes, wildcards, fuzzy terms: Whoosh's matchers score them.
         scored = found & evaluate(searcher, tables, scoring).mask(tables.size)
-        collector = _Top(limit, scored)
+        collector = _Top(limit, scored, decay)
         try:
             searcher.search_with_collector(scoring, _Deadline(collector, cfg.time_limit))
         except TimeLimit:

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 from whoosh import query as wq
@@ -26,9 +27,21 @@ from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_wor
 from searchsvc.index.follow import read_state as read_follow_state
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import filter_mask, positive_leaves
+from searchsvc.index.pages import (
+    Part,
+    collapsed_page,
+    fixed,
+    groups,
+    page_of,
+    recency,
+    story_codes,
+)
+from searchsvc.index.pins import Pins, PinsReport
+from searchsvc.index.pins import parse as parse_pins
 from searchsvc.index.ranking import by_relevance, match
 from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
 from searchsvc.index.snippets import highlight
+from searchsvc.index.watched import WatchedFile
 from searchsvc.model import LABELS
 from searchsvc.query import (
     Filters,
@@ -45,6 +58,7 @@ log = logging.getLogger(__name__)
 
 SNIPPET_SCAN_CHARS = 3000
 DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
+_UNTRIED = object()  # no spelling correction made yet
 
 
 class SearchIndex(LiveIndex, QueryCompiler):
@@ -53,6 +67,8 @@ class SearchIndex(LiveIndex, QueryCompiler):
     def __init__(self, config: Config) -> None:
         LiveIndex.__init__(self, config)
         QueryCompiler.__init__(self, config)
+        self.pins = WatchedFile(config.search.pins, parse_pins, Pins())
+        self.pins_report = PinsReport()
 
     # --- searches ----------------------------------------------------------------------------
 
@@ -60,54 +76,90 @@ class SearchIndex(LiveIndex, QueryCompiler):
         t0 = time.perf_counter()
         searcher = self.searcher()
         tables = self.tables.get(searcher)
-        allowed = filter_mask(searcher, tables, req.filters)
+        synonyms = self.synonyms.get()
+        alternatives = synonyms.alternatives if synonyms.table else None
+        allowed = filter_mask(searcher, tables, req.filters, alternatives)
         start, stop = (req.page - 1) * req.per_page, req.page * req.per_page
-        partial = False
+        by_relevance = req.sort == "relevance"
         terms: dict[str, set[str]] = {}
+        corrected = None
+        # The parts of the result, in their order: (text, query, scores, documents).
+        matched: list[tuple[str, Any, Any, np.ndarray]] = []
+        suggestion: Any = _UNTRIED
         if req.q:
             q = self.compile(req.q)
             _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
             scored, found = match(searcher, tables, q, allowed)
-            if not found.any() and _plain_words(req.q) > 1:
+            plain = _plain_words(req.q)
+            if plain and req.spell and np.count_nonzero(found) < self.config.search.correct_below:
+                # Made once: the same correction is the suggestion when it finds no more.
+                suggestion = self.vocabulary.get(searcher).correct(req.q.split())
+                fix = self._correction(searcher, tables, suggestion, found, allowed)
+                if fix is not None:
+                    corrected = fix[0]
+                    matched.append((req.q, q, scored, found))
+                    matched.append(fix)
+            if not matched and not found.any() and plain > 1:
                 q = self.compile(req.q, "or")
                 scored, found = match(searcher, tables, q, allowed)
+            if not matched:
+                matched.append((req.q, q, scored, found))
+        pinned = self._pinned(searcher, req, allowed) if req.q and by_relevance else []
+        parts = [fixed(tables.size, pinned)] if pinned else []
+        if pinned:
+            matched = [(t, q, sc, m & ~parts[0].mask) for t, q, sc, m in matched]
+        decay = recency(tables, req.recency) if req.recency and by_relevance else None
+        for text, q, scored, found in matched:
             leaves = positive_leaves(q)
-            terms = _terms_by_field(leaves, searcher.reader())
-            if req.sort == "relevance":
-                page, partial = by_relevance(
-                    searcher,
-                    tables,
-                    q,
-                    scored,
-                    leaves,
-                    found,
-                    start,
-                    stop,
-                    req.q,
-                    self.config.search,
-                    self.tables,
-                )
+            for field, words in _terms_by_field(leaves, searcher.reader()).items():
+                terms.setdefault(field, set()).update(words)
+            if by_relevance:
+                rank = self._ranker(searcher, tables, q, scored, leaves, found, text, decay)
             else:
-                page = [(None, d) for d in tables.ordered(found, req.sort, start, stop)]
-        else:
+                rank = _dated(tables, found, req.sort)
+            parts.append(Part(found, rank))
+        if not req.q:
             found = allowed if allowed is not None else tables.live
-            sort = "-date" if req.sort == "relevance" else req.sort
-            page = [(None, d) for d in tables.ordered(found, sort, start, stop)]
-        total = int(np.count_nonzero(found))
-        hits = [self._hit(searcher.stored_fields(d), score, terms) for score, d in page]
+            parts.append(Part(found, _dated(tables, found, "-date" if by_relevance else req.sort)))
+        everything = parts[0].mask.copy()
+        for part in parts[1:]:
+            everything |= part.mask
+        total = int(np.count_nonzero(everything))
+        grouped = None
+        if req.collapse == "story":
+            codes = story_codes(tables)
+            grouped = groups(tables, codes, everything)
+            page, partial = collapsed_page(
+                lambda a, b: page_of(parts, a, b), total, codes, start, stop
+            )
+        else:
+            page, partial = page_of(parts, start, stop)
+        hits = []
+        for score, d in page:
+            hit = self._hit(searcher.stored_fields(d), score, terms)
+            hit.pinned = d in pinned
+            if grouped is not None and codes[d] >= 0:
+                hit.collapsed = int(grouped.per_story[codes[d]]) - 1
+                if hit.collapsed:
+                    hit.see_all = see_all(req, hit.story or "")
+            hits.append(hit)
         did_you_mean = None
-        if req.q and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
-            did_you_mean = self.vocabulary.get(searcher).correct(req.q.split())
+        if req.q and not corrected and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
+            if suggestion is _UNTRIED:
+                suggestion = self.vocabulary.get(searcher).correct(req.q.split())
+            did_you_mean = suggestion
         return SearchResult(
             query=req.q,
             did_you_mean=did_you_mean,
+            corrected_query=corrected,
             total=total,
+            total_groups=grouped.total if grouped is not None else None,
             page=req.page,
             per_page=req.per_page,
             took_ms=round((time.perf_counter() - t0) * 1000, 2),
             hits=hits,
-            facets=self._named(tables.facets(found, searcher), searcher),
-            histogram=_histogram(tables, found, req.histogram),
+            facets=self._named(tables.facets(everything, searcher), searcher),
+            histogram=_histogram(tables, everything, req.histogram),
             partial=partial,
         )
 
@@ -123,6 +175,66 @@ class SearchIndex(LiveIndex, QueryCompiler):
                 key = label_key(f["value"], lb.multi)
                 f["value"] = vocabulary.label(lb.param, key) or f["value"]
         return facets
+
+    def _correction(
+        self, searcher: Any, tables: Any, fix: str | None, found: np.ndarray, allowed: Any
+    ) -> tuple[str, Any, Any, np.ndarray] | None:
+        """The query as the index's vocabulary spells it, its scores and the documents it
+        finds that the query as typed does not; None when it finds none more."""
+        if not fix:
+            return None
+        q = self.compile(fix)
+        scored, more = match(searcher, tables, q, allowed)
+        more &= ~found
+        return (fix, q, scored, more) if more.any() else None
+
+    def _pinned(self, searcher: Any, req: SearchRequest, allowed: Any) -> list[int]:
+        """The documents the editors pinned for this query, in their order: those the
+        index holds and the filters let through."""
+        pins = self.pins.get()
+        if not pins.by_query:
+            return []
+        # Unknown ids are logged at the first search after the pins or the index change.
+        self.pins_report.check(pins, searcher)
+        ids = pins.ids(req.q)
+        out: list[int] = []
+        for doc_id in ids:
+            d = searcher.document_number(id=doc_id)
+            if d is not None and (allowed is None or allowed[d]) and d not in out:
+                out.append(d)
+        return out
+
+    def _ranker(
+        self,
+        searcher: Any,
+        tables: Any,
+        q: Any,
+        scored: Any,
+        leaves: list[Any],
+        found: np.ndarray,
+        text: str,
+        decay: np.ndarray | None,
+    ) -> Any:
+        """Positions start to stop of these documents by relevance (ranking.py)."""
+        cfg = self.config.search
+
+        def rank(start: int, stop: int) -> Any:
+            return by_relevance(
+                searcher,
+                tables,
+                q,
+                scored,
+                leaves,
+                found,
+                start,
+                stop,
+                text,
+                cfg,
+                self.tables,
+                decay,
+            )
+
+        return rank
 
     def _hit(self, stored: dict[str, Any], score: float | None, terms: dict[str, set[str]]) -> Hit:
         data = stored_dict(stored)
@@ -204,7 +316,44 @@ class SearchIndex(LiveIndex, QueryCompiler):
             "next_run": runs.get("next_run"),
             **({"follow": asdict(f)} if (f := read_follow_state(self.index_dir)) else {}),
             "watch": _watch(runs.get("watch")),
+            **self._files_report(searcher),
         }
+
+    def _files_report(self, searcher: Any) -> dict[str, Any]:
+        """What the synonyms and pins files hold, the pins' unknown ids, and why the
+        last read of either failed (the last good version is in force)."""
+        synonyms, pins = self.synonyms.get(), self.pins.get()
+        return {
+            "synonyms": {"entries": len(synonyms.table), "error": self.synonyms.error},
+            "pins": {
+                "queries": len(pins.by_query),
+                "unknown_ids": self.pins_report.check(pins, searcher) if pins.by_query else [],
+                "error": self.pins.error,
+            },
+        }
+
+
+def _dated(tables: Any, found: np.ndarray, sort: str) -> Any:
+    """Positions start to stop of these documents in a date order."""
+    return lambda start, stop: (
+        [(None, d) for d in tables.ordered(found, sort, start, stop)],
+        False,
+    )
+
+
+def see_all(req: SearchRequest, story: str) -> str:
+    """The query string of this search without collapsing, within one story."""
+    f = req.filters
+    pairs = [("q", req.q)] if req.q else []
+    pairs += [
+        (lb.param, v) for lb in LABELS for v in f.labels.get(lb.name, ()) if lb.name != "story"
+    ]
+    pairs += [("story", story)] + [("kind", k) for k in f.kinds]
+    pairs += [("from", f.date_from.isoformat())] if f.date_from else []
+    pairs += [("to", f.date_to.isoformat())] if f.date_to else []
+    if req.sort != "relevance":
+        pairs.append(("sort", req.sort))
+    return urlencode(pairs)
 
 
 def _watch(record: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Every document's labels (the faceted ones of `model.LABELS`, day, kind) and its place in the date
-orders, by global document number, in compact arrays.
+"""Every document's labels (all of `model.LABELS`: the faceted ones, and the story that
+groups a result by story), day, kind and its place in the date orders, by global document
+number, in compact arrays.
 
 Facets count over a whole result set, date sorts take a page, date filters select days,
 and "related" compares candidates, all without opening a stored document. The arrays are
@@ -80,7 +81,7 @@ class Head:
 
 @dataclass
 class _Segment:
-    labels: dict[str, Labels]  # the faceted labels, by name
+    labels: dict[str, Labels]  # every label (model.LABELS), by name
     places: Labels  # the `places` field: each location's kind and coordinates (geo.py)
     days: np.ndarray  # int32 day numbers, 0 when undated
     kinds: np.ndarray  # int8 codes of KINDS
@@ -119,7 +120,7 @@ def _read_segment(reader: Any) -> _Segment:
         kinds[posting_ids(reader, "kind", kind)] = code
     ids, id_docs = ids_in_order(reader, "id")
     return _Segment(
-        {lb.name: _labels(reader, lb.name, n) for lb in FACETED},
+        {lb.name: _labels(reader, lb.name, n) for lb in LABELS},
         _labels(reader, "places", n),
         days,
         kinds,
@@ -163,7 +164,7 @@ class Tables:
             deleted = list(segreader.segment().deleted_docs())
             if deleted:
                 self.live[np.asarray(deleted, dtype=np.int64) + offset] = False
-        self.labels = {lb.name: _join([p.labels[lb.name] for p in parts]) for lb in FACETED}
+        self.labels = {lb.name: _join([p.labels[lb.name] for p in parts]) for lb in LABELS}
         cat = (lambda a: np.concatenate(a)) if parts else (lambda a: np.zeros(0, np.int32))
         self.days = cat([p.days for p in parts]).astype(np.int32)
         self.kinds = cat([p.kinds for p in parts]).astype(np.int8)

@@ -303,6 +303,16 @@ def spec(
                             "running": _nullable({"type": "object"}),
                             "next_run": _nullable(_str(format="date-time")),
                             "watch": watch_schema(),
+                            "synonyms": _obj(
+                                {"entries": {"type": "integer"}, "error": _nullable(_str())}
+                            ),
+                            "pins": _obj(
+                                {
+                                    "queries": {"type": "integer"},
+                                    "unknown_ids": {"type": "array", "items": _str()},
+                                    "error": _nullable(_str()),
+                                }
+                            ),
                         }
                     ),
                     503,

@@ -9,17 +9,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from searchsvc.model import LABELS
 from searchsvc.query import FILTER_PARAMS
 
 # How a parameter is named to a reader.
 PARAM_WORDS = {
-    "tag": "Tag",
-    "location": "Place",
+    **{lb.param: lb.word.capitalize() for lb in LABELS},
     "kind": "Kind",
-    "story": "Story",
     "from": "From",
     "to": "To",
 }
+# The facets the page lists, in order: (facet, heading, filter parameter, a value's name).
+FACET_LIST = [
+    ("year", "Year", None, "year"),
+    *((lb.name, lb.heading, lb.param, lb.word) for lb in LABELS if lb.facet),
+    ("kind", "Kind", "kind", "kind"),
+]
 DESCRIPTION_CHARS = 155  # what search engines show of a description
 
 

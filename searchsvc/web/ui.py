@@ -104,6 +104,7 @@ def page() -> tuple[str, int]:
         remove=lambda chip: _remove(base, chip.remove),
         is_active=lambda key, value: page_state.is_active(args, key, value),
         facet_url=lambda facet, param, value, on: _facet_url(base, facet, param, value, on),
+        facet_list=page_state.FACET_LIST,
         mark=lambda html: Markup(html),  # snippets are escaped by the search layer
     ), status
 
