@@ -130,19 +130,13 @@ class Label:
 
 
 LABELS: tuple[Label, ...] = (
-    Label("tags", "tag", True, True, True, "documents with this tag", "tag", "Tags"),
-    Label(
-        "locations",
-        "location",
-        True,
-        True,
-        True,
-        "documents with this location",
-        "place",
-        "Places",
-    ),  # fmt: skip
-    Label("story", "story", False, False, True, "documents of this story", "story", "Stories"),
-)
+    Label("tags", "tag", multi=True, facet=True, suggest=True,
+          help="documents with this tag", word="tag", heading="Tags"),
+    Label("locations", "location", multi=True, facet=True, suggest=True,
+          help="documents with this location", word="place", heading="Places"),
+    Label("story", "story", multi=False, facet=False, suggest=True,
+          help="documents of this story", word="story", heading="Stories"),
+)  # fmt: skip
 
 
 def label(name: str) -> Label:
