@@ -61,7 +61,7 @@ def test_corrections_add_their_matches_after_the_exact_ones(world, data):  # noq
         words[k] = typo(words[k], data)
     params = data.draw(filters(w), label="filters")
     params["per_page"] = [str(data.draw(st.integers(3, 30), label="per_page"))]
-    allowed = filtered(docs, params)
+    allowed = filtered(docs, params, w["places"])
     assume(allowed is not None)
     params["q"] = [" ".join(words)]
     status, body = get(w["client"], "/search", params)
@@ -103,7 +103,7 @@ def test_collapsed_pages_hold_each_group_once(world, data):  # noqa: F811
     sort = data.draw(st.sampled_from(["relevance", "date", "-date"]), label="sort")
     per_page = data.draw(st.integers(2, 30), label="per_page")
     params.update(sort=[sort], spell=["off"])
-    allowed = filtered(docs, params)
+    allowed = filtered(docs, params, w["places"])
     assume(allowed is not None)
     if data.draw(st.booleans(), label="with a query"):
         tree = data.draw(queries(w), label="query")
