@@ -266,10 +266,14 @@ def test_did_you_mean_completes_a_prefix_the_suggestions_complete(server):
     # "Douent" is one edit from "dozens" too; the box suggests "Douentza" for it.
     offered = [s["text"] for s in get(server, "/suggest", q="Douent").json()["suggestions"]]
     assert "Douentza" in offered
-    body = get(server, "/search", q="Douent").json()
+    body = get(server, "/search", q="Douent", spell="off").json()
     assert body["total"] == 0 and body["did_you_mean"] == "Douentza"
     # Each word on its own: a known word stays, a prefix is completed.
-    assert get(server, "/search", q="Douent xqzzyvw").json()["did_you_mean"] == "Douentza xqzzyvw"
+    both = get(server, "/search", q="Douent xqzzyvw", spell="off").json()
+    assert both["did_you_mean"] == "Douentza xqzzyvw"
+    # With corrections on (the default), the completion is searched at once.
+    body = get(server, "/search", q="Douent").json()
+    assert body["corrected_query"] == "Douentza" and body["total"] >= 1
 
 
 def test_opensearch_description(server):

@@ -156,7 +156,7 @@ def test_synonyms_in_location_and_tag_filters(served):
     assert ids(search(served, tag="SARS-CoV-2")) == ["news/2022/03/07/coronavirus-cases.md"]
     # facets stay as the documents spell their labels
     facet = search(served, location="Kiev")["facets"]["locations"]
-    assert {"value": "Kyiv", "count": 3} in facet
+    assert ("Kyiv", 3) in [(f["value"], f["count"]) for f in facet]
 
 
 def test_synonyms_file_is_read_again_and_a_broken_one_keeps_the_last_good(served):
@@ -298,7 +298,7 @@ def test_the_page_says_what_it_corrected_and_collapses_on_request(served):
     assert 'class="corrected">Douentza</strong>' in page
     assert 'href="/?q=Douentzaa&amp;spell=off"' in page
     as_typed = requests.get(served.url + "/?q=Douentzaa&spell=off", timeout=30).text
-    assert "corrected" not in as_typed and "did you mean" in as_typed
+    assert 'class="corrected"' not in as_typed and "did you mean" in as_typed.lower()
     grouped = requests.get(served.url + "/?q=Mali&collapse=story", timeout=30).text
     more = search(served, q="Mali", collapse="story")["hits"]
     first = next(h for h in more if h.get("collapsed"))

@@ -47,6 +47,7 @@ from searchsvc.query import (
     Filters,
     Histogram,
     Hit,
+    QueryError,
     SearchRequest,
     SearchResult,
     lead_snippet,
@@ -183,7 +184,10 @@ class SearchIndex(LiveIndex, QueryCompiler):
         finds that the query as typed does not; None when it finds none more."""
         if not fix:
             return None
-        q = self.compile(fix)
+        try:
+            q = self.compile(fix)
+        except QueryError:  # a correction of stop words only ("Fox" -> "for"): none
+            return None
         scored, more = match(searcher, tables, q, allowed)
         more &= ~found
         return (fix, q, scored, more) if more.any() else None

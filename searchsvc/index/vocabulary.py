@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.manifest import write_atomic
-from searchsvc.index.schema import label_key, stored_dict
+from searchsvc.index.schema import TEXT_ANALYZER, label_key, stored_dict
 from searchsvc.model import LABELS, Document
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,7 @@ class Vocabulary:
             candidates = {w for w in _edits1(low) if w in self.words}
             if not candidates and len(low) > 4:
                 candidates = self._within_two(low)
+            candidates -= TEXT_ANALYZER.stoplist  # "Fox" is not "for": nothing to search
             if candidates:
                 best = max(sorted(candidates), key=lambda c: self.words[c])
                 out.append(self.display.get(best, best))
