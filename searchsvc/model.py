@@ -136,6 +136,8 @@ LABELS: tuple[Label, ...] = (
           help="documents with this location", word="place", heading="Places"),
     Label("story", "story", multi=False, facet=False, suggest=True,
           help="documents of this story", word="story", heading="Stories"),
+    Label("category", "category", multi=False, facet=True, suggest=True,
+          help="documents of this category", word="category", heading="Categories"),
 )  # fmt: skip
 
 

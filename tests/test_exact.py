@@ -57,6 +57,7 @@ class Doc:
     fields: dict[str, list[list[str]]]  # field -> runs of terms (phrases stay in a run)
     places: dict[str, tuple[float, float]]  # its places (as spelt) with coordinates
     written: dict[str, list[str]] = field(default_factory=dict)  # labels as the file has them
+    category: str = ""  # lowercase
 
     def __post_init__(self) -> None:
         self.terms = {t for runs in self.fields.values() for run in runs for t in run}
@@ -110,7 +111,12 @@ def oracle_docs(root: Path) -> dict[str, Doc]:
             tags=sorted({t.lower() for t in d.tags}),
             locations=sorted({p.lower() for p in d.locations}),
             fields={"title": [terms(d.title)], "summary": [terms(d.summary)], "body": body},
-            written={"tags": sorted(set(d.tags)), "locations": sorted(set(d.locations))},
+            written={
+                "tags": sorted(set(d.tags)),
+                "locations": sorted(set(d.locations)),
+                "category": [d.category] if d.category else [],
+            },
+            category=(d.category or "").lower(),
             places={
                 name: (p.lat, p.lon)
                 for name, p in zip(d.locations, map(locate, d.locations), strict=True)
@@ -283,6 +289,7 @@ def world(sample_index):
             "tags": labels("tags"),
             "locations": labels("locations"),
             "stories": sorted({d.story for d in docs.values() if d.story}),
+            "categories": sorted({d.category for d in docs.values() if d.category}),
             "days": sorted({d.date for d in docs.values() if d.date}),
             "places": {n: p for d in docs.values() for n, p in d.places.items()},
         }
@@ -328,6 +335,7 @@ def filters(w: dict) -> st.SearchStrategy[dict[str, list[str]]]:
             "location": st.lists(st.sampled_from(w["locations"]), min_size=1, max_size=2),
             "kind": st.lists(st.sampled_from(["event", "source"]), min_size=1, max_size=1),
             "story": st.lists(st.sampled_from(w["stories"]), min_size=1, max_size=1),
+            "category": st.lists(st.sampled_from(w["categories"]), min_size=1, max_size=1),
             "from": st.tuples(day, st.integers(0, 2)).map(lambda x: [period(*x)]),
             "to": st.tuples(day, st.integers(0, 2)).map(lambda x: [period(*x)]),
             "near": st.one_of(
@@ -367,6 +375,8 @@ def filtered(
             continue
         if any(s.lower() != d.story for s in params.get("story", [])):
             continue
+        if any(c.lower() != d.category for c in params.get("category", [])):
+            continue
         if (lo or hi) and (d.date is None or (lo and d.date < lo) or (hi and d.date > hi)):
             continue
         if "near" in params:
@@ -384,11 +394,12 @@ def filtered(
 
 
 def facet_counts(docs: dict[str, Doc], found: set[str]) -> dict[str, list[tuple[str, int]]]:
-    tags, places, years, kinds = Counter(), Counter(), Counter(), Counter()
+    tags, places, years, kinds, categories = Counter(), Counter(), Counter(), Counter(), Counter()
     for i in found:
         d = docs[i]
         tags.update(d.tags)
         places.update(d.locations)
+        categories.update([d.category] if d.category else [])
         kinds[d.kind] += 1
         if d.date:
             years[d.date.year] += 1
@@ -396,6 +407,7 @@ def facet_counts(docs: dict[str, Doc], found: set[str]) -> dict[str, list[tuple[
     return {
         "tags": top(tags),
         "locations": top(places),
+        "category": top(categories),
         "year": [(str(y), n) for y, n in sorted(years.items(), key=lambda kv: (-kv[1], -kv[0]))][
             :FACET_SIZE
         ],
@@ -459,7 +471,7 @@ def check_answer(w: dict, params: dict[str, list[str]], expected: set[str]) -> N
     assert not body.get("partial")
     assert body["total"] == len(expected), (params, sorted(expected)[:5])
     want = {
-        k: [((w["spelled"][(k, v)] if k in ("tags", "locations") else v), n) for v, n in vs]
+        k: [((w["spelled"][(k, v)] if k not in ("year", "kind") else v), n) for v, n in vs]
         for k, vs in facet_counts(docs, expected).items()
     }
     got = {k: [(v["value"], v["count"]) for v in vs] for k, vs in body["facets"].items()}

@@ -155,7 +155,7 @@ def test_collapsed_pages_hold_each_group_once(world, data):  # noqa: F811
 def _facets(body) -> dict:
     return {
         k: [
-            ((v["value"].lower() if k in ("tags", "locations") else v["value"]), v["count"])
+            ((v["value"].lower() if k not in ("year", "kind") else v["value"]), v["count"])
             for v in vs
         ]
         for k, vs in body["facets"].items()
