@@ -74,7 +74,7 @@ def evaluate(searcher: Any, tables: Tables, q: Any) -> Scored:
     if isinstance(q, _MULTI):  # the union of the words it expands to
         parts = [
             term(searcher, tables, wq.Term(field, text))
-            for field, text in q.expanded_terms(searcher.reader())
+            for field, text in expanded(q, searcher.reader())
         ]
         return _union(parts, exact=False)
     if isinstance(q, wq.Phrase):
@@ -85,6 +85,17 @@ def evaluate(searcher: Any, tables: Tables, q: Any) -> Scored:
     return Scored.of_ids(
         np.sort(np.fromiter(searcher.docs_for_query(q), dtype=np.int64)), exact=False
     )
+
+
+def expanded(q: Any, reader: Any) -> list[tuple[str, Any]]:
+    """The (field, word) pairs a prefix, wildcard or fuzzy term expands to, as Whoosh's
+    matchers expand it: segment by segment. The expansion of the whole index differs for
+    fuzzy terms (it counts a transposition as one edit, a segment does not): `arm~` took
+    `amr` there, counted a document that no page could show."""
+    seen: dict[tuple[str, Any], None] = {}
+    for segment, _ in reader.leaf_readers():
+        seen.update(dict.fromkeys(q.expanded_terms(segment)))
+    return list(seen)
 
 
 def _union(parts: list[Scored], exact: bool) -> Scored:

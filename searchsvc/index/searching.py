@@ -26,7 +26,7 @@ from searchsvc.index import state
 from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_words
 from searchsvc.index.follow import read_state as read_follow_state
 from searchsvc.index.live import IndexUnavailable, LiveIndex
-from searchsvc.index.matching import filter_mask, positive_leaves
+from searchsvc.index.matching import expanded, filter_mask, positive_leaves
 from searchsvc.index.pages import (
     Part,
     collapsed_page,
@@ -388,7 +388,7 @@ def _terms_by_field(leaves: list[Any], reader: Any) -> dict[str, set[str]]:
         elif isinstance(leaf, wq.Term):
             pairs = [(leaf.fieldname, leaf.text)]
         else:
-            pairs = list(leaf.expanded_terms(reader))
+            pairs = expanded(leaf, reader)
         for field, text in pairs:
             if field in TEXT_FIELDS:
                 word = text.decode("utf-8") if isinstance(text, bytes) else text
