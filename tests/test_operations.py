@@ -141,9 +141,16 @@ def test_a_new_generation_changes_every_etag(served):
 
     eventually(moved, 30)
     for path, params in urls:
-        r = get(served, path, headers={"If-None-Match": before[path]}, **params)
-        assert r.status_code == 200, path
-        assert r.headers["ETag"] != before[path]
+        # Each worker switches at its own next request: wait until several answers in a
+        # row, from whichever worker, are of the new generation.
+        def changed(path: str = path, params: dict = params) -> bool:
+            answers = [
+                get(served, path, headers={"If-None-Match": before[path]}, **params)
+                for _ in range(6)
+            ]
+            return all(r.status_code == 200 and r.headers["ETag"] != before[path] for r in answers)
+
+        eventually(changed, 30)
 
 
 def test_max_age_comes_from_the_configuration(sample_index):
@@ -161,6 +168,9 @@ def test_max_age_comes_from_the_configuration(sample_index):
 
 def test_livez_and_readyz_of_a_served_fresh_index(served):
     assert get(served, "/livez").json() == {"status": "ok"}
+    # A worker still on an older generation (the module makes new ones) is not ready
+    # until it switches at its next request: wait for two ready answers in a row.
+    eventually(lambda: all(get(served, "/readyz").status_code == 200 for _ in range(2)), 30)
     ready = get(served, "/readyz")
     assert ready.status_code == 200, ready.text
     body = ready.json()
