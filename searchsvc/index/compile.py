@@ -107,31 +107,28 @@ class QueryCompiler:
 
     def _word(self, word: str, join: Any) -> Any:
         """One typed word in any text field (a word the analyzer splits: all its parts)."""
-        terms = [t.text for t in TEXT_ANALYZER(word)]
-        if not terms:
-            return None
-        fields = []
-        for f in TEXT_FIELDS:
-            boost = self._boosts.get(f, 1.0)
-            if len(terms) == 1:
-                fields.append(wq.Term(f, terms[0], boost=boost))
-            else:
-                fields.append(join([wq.Term(f, t, boost=boost) for t in terms]))
-        return wq.Or(fields)
+
+        def parts(field: str, terms: list[str], boost: float) -> Any:
+            return join([wq.Term(field, t, boost=boost) for t in terms])
+
+        return self._in_any_field(word, parts)
 
     def _synonym(self, text: str) -> Any:
         """A synonym in any text field: a word, or its words as a phrase (positions count
         the words the analyzer keeps, so "Côte d'Ivoire" is the phrase "cote ivoir")."""
+        return self._in_any_field(text, lambda f, terms, boost: wq.Phrase(f, terms, boost=boost))
+
+    def _in_any_field(self, text: str, several: Any) -> Any:
+        """The text's terms in any text field, with the field's boost: one term as a Term,
+        several as `several(field, terms, boost)`; None when the analyzer keeps none."""
         terms = [t.text for t in TEXT_ANALYZER(text)]
         if not terms:
             return None
         fields = []
         for f in TEXT_FIELDS:
             boost = self._boosts.get(f, 1.0)
-            if len(terms) == 1:
-                fields.append(wq.Term(f, terms[0], boost=boost))
-            else:
-                fields.append(wq.Phrase(f, terms, boost=boost))
+            one = len(terms) == 1
+            fields.append(wq.Term(f, terms[0], boost=boost) if one else several(f, terms, boost))
         return wq.Or(fields)
 
 
