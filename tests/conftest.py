@@ -227,3 +227,30 @@ def sample_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = Server(base / "content", base / "ix", "--no-schedule").wait_ready()
     yield server
     server.stop()
+
+
+# The browser tests drive Debian's Chromium through Playwright (which downloads no browser).
+CHROMIUM = os.environ.get("SEARCHSVC_CHROMIUM") or shutil.which("chromium") or ""
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium; skipped without it, unless SEARCHSVC_REQUIRE_BROWSER (CI)."""
+    if not CHROMIUM:
+        if os.environ.get("SEARCHSVC_REQUIRE_BROWSER"):
+            pytest.fail("no Chromium (apt-get install chromium), and the browser test is required")
+        pytest.skip("no Chromium installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()

@@ -10,28 +10,11 @@ SEARCHSVC_WHEN_WHERE_SHOT=docs/when-where.png keeps the screenshot the README sh
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import SEED_EVENT_ID
-
-CHROMIUM = os.environ.get("SEARCHSVC_CHROMIUM") or shutil.which("chromium") or ""
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        if os.environ.get("SEARCHSVC_REQUIRE_BROWSER"):
-            pytest.fail("no Chromium (apt-get install chromium), and the browser test is required")
-        pytest.skip("no Chromium installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def query(url: str) -> dict[str, list[str]]:
