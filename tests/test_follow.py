@@ -88,6 +88,27 @@ def test_a_damaged_copy_is_never_switched_to(hosts):
     assert "news/2013/01/25/zanzibar.md" not in ids(b, tree, "Zanzibar")
 
 
+def test_a_copy_that_cannot_be_written_leaves_the_last_good_generation(hosts):
+    """This host's disk refuses the copy half-way (here: the checksums file cannot be
+    replaced): the error is recorded, no table of contents is installed, the old
+    generation answers, and the next look copies once the disk is writable again."""
+    tree, a, b = hosts
+    follow_once(str(a), b)
+    before = local_generations(b)
+    write(tree, "news/2013/01/25/zanzibar.md", NEW_EVENT)
+    run_index(config_for(tree, a), progress=False)
+    (b / "searchsvc-checksums.json").unlink()
+    (b / "searchsvc-checksums.json").mkdir()  # a write onto it fails (IsADirectoryError)
+
+    st = follow_once(str(a), b)
+    assert st.error and st.failures == 1
+    assert local_generations(b) == before
+    assert ids(b, tree, "Douentza")[0] == SEED_EVENT_ID
+    (b / "searchsvc-checksums.json").rmdir()
+    assert follow_once(str(a), b).error is None
+    assert "news/2013/01/25/zanzibar.md" in ids(b, tree, "Zanzibar")
+
+
 def test_a_source_away_leaves_the_host_serving_and_in_rotation(hosts):
     tree, a, b = hosts
     follow_once(str(a), b)

@@ -215,7 +215,7 @@ def follow_once(source: str, index_dir: Path, timeout: float = 60.0) -> FollowSt
             st.last_copy = now
             log.info("copied generation %d from %s", copied, source)
         st.error, st.failures = None, 0
-    except FollowError as exc:
+    except (FollowError, OSError) as exc:  # OSError: this host's disk (full, read-only)
         st.error, st.failures = str(exc), st.failures + 1
         log.warning("cannot copy the index from %s: %s", source, exc)
     have = local_generations(index_dir)
