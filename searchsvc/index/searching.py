@@ -159,23 +159,16 @@ class SearchIndex(LiveIndex, QueryCompiler):
             per_page=req.per_page,
             took_ms=round((time.perf_counter() - t0) * 1000, 2),
             hits=hits,
-            facets=self._named(tables.facets(everything, searcher), searcher),
+            facets=tables.facets(everything, searcher, self._spelling(searcher)),
             histogram=_histogram(tables, everything, req.histogram),
             partial=partial,
         )
 
-    def _named(
-        self, facets: dict[str, list[dict[str, Any]]], searcher: Any
-    ) -> dict[str, list[dict[str, Any]]]:
-        """Label facet values as most documents spell them (the index keys them lowercase:
-        one value whatever the case; the counts are the index's). The vocabulary knows the
-        spellings of the labels it suggests."""
+    def _spelling(self, searcher: Any) -> Any:
+        """Facet values as most documents spell them (the index keys labels lowercase: one
+        value whatever the case); the vocabulary knows the labels it suggests."""
         vocabulary = self.vocabulary.get(searcher)
-        for lb in LABELS:
-            for f in facets.get(lb.name, []) if lb.suggest else []:
-                key = label_key(f["value"], lb.multi)
-                f["value"] = vocabulary.label(lb.param, key) or f["value"]
-        return facets
+        return lambda lb, key: vocabulary.label(lb.param, key) if lb.suggest else None
 
     def _correction(
         self, searcher: Any, tables: Any, fix: str | None, found: np.ndarray, allowed: Any

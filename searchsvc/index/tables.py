@@ -16,6 +16,7 @@ import datetime as dt
 import heapq
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,8 @@ UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 # Fields whose lengths BM25F reads: the text, and the labels that are lists (scorable).
 SCORED_FIELDS = (*TEXT_FIELDS, *(lb.name for lb in LABELS if lb.multi))
 FACETED = tuple(lb for lb in LABELS if lb.facet)
+# A label value's display form, from its key; None: no opinion (tables.py: facets).
+Spelling = Callable[[Label, str], str | None]
 
 
 @dataclass
@@ -221,15 +224,19 @@ class Tables:
         """The documents of the mask by day, month or year (`timeline.histogram`)."""
         return histogram(self.periods, mask, interval)
 
-    def facets(self, mask: np.ndarray, searcher: Any) -> dict[str, list[dict[str, Any]]]:
-        """Counts of the faceted labels, years and kinds over the documents of the mask
-        (`searcher`: the caller's, of this generation, for the labels' spellings)."""
+    def facets(
+        self, mask: np.ndarray, searcher: Any, spell: Spelling | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Counts of the faceted labels, years and kinds over the documents of the mask.
+        A label value is shown as `spell(label, key)` gives it (the vocabulary's most
+        common spelling), else as a document of this generation spells it (`searcher`:
+        the caller's)."""
         docs = np.flatnonzero(mask)
         years = np.bincount(self.years[docs], minlength=1)
         years[0] = 0  # undated
         kinds = np.bincount(self.kinds[docs], minlength=len(KINDS))
         return {
-            **{lb.name: self._labelled(lb, docs, searcher) for lb in FACETED},
+            **{lb.name: self._labelled(lb, docs, searcher, spell) for lb in FACETED},
             "year": [
                 {"value": str(y), "count": int(years[y])}
                 for y in sorted(np.flatnonzero(years).tolist(), key=lambda y: (-years[y], -y))[
@@ -243,7 +250,9 @@ class Tables:
             ],
         }
 
-    def _labelled(self, lb: Label, docs: np.ndarray, searcher: Any) -> list[dict[str, Any]]:
+    def _labelled(
+        self, lb: Label, docs: np.ndarray, searcher: Any, spell: Spelling | None
+    ) -> list[dict[str, Any]]:
         labels = self.labels[lb.name]
         counts = labels.counts(docs)
         held = np.flatnonzero(counts)
@@ -251,10 +260,9 @@ class Tables:
             floor = np.partition(counts[held], len(held) - FACET_SIZE)[len(held) - FACET_SIZE]
             held = held[counts[held] >= floor]
         top = sorted(held.tolist(), key=lambda k: (-counts[k], labels.keys[k]))[:FACET_SIZE]
-        out = [
-            {"value": self.label(lb, labels.keys[k], searcher), "count": int(counts[k])}
-            for k in top
-        ]
+        keys = [labels.keys[k] for k in top]
+        names = [(spell and spell(lb, key)) or self.label(lb, key, searcher) for key in keys]
+        out = [{"value": name, "count": int(counts[k])} for name, k in zip(names, top, strict=True)]
         if lb.name == "locations":  # with the kind and coordinates the index holds
             for value, k in zip(out, top, strict=True):
                 value.update(self.place(labels.keys[k]))
