@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import logging
 import os
 import stat
@@ -136,6 +137,7 @@ def _write_atomic(path: Path, data: bytes) -> bool:
     one file, exactly one creates it (a link fails when the name exists) and the others
     replace it."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     # Hidden: neither an index run nor the file watcher takes it for content.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".push")
     try:
@@ -162,6 +164,19 @@ def _write_atomic(path: Path, data: bytes) -> bool:
         raise
     _fsync_dir(path.parent)
     return created
+
+
+STALE_PUSH_SECONDS = 3600  # a temporary file this old is no push under way
+
+
+def _remove_stale(path: Path) -> None:
+    """Remove the temporary files a killed push to this id left behind (a push under way
+    writes its own for seconds, never an hour)."""
+    cutoff = time.time() - STALE_PUSH_SECONDS
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.push"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
 
 
 def _fsync_dir(folder: Path) -> None:

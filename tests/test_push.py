@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -265,3 +266,22 @@ def test_sigkill_in_the_middle_of_pushes_leaves_a_whole_file_and_the_next_run_in
     assert show_json(cli, ix, doc_id)["title"] == title
     # The temporary files of pushes cut short are hidden: no document of theirs.
     assert search_ids(cli, ix, "margayish") == [doc_id]
+
+
+def test_a_push_removes_what_a_killed_push_to_the_same_id_left(tmp_path):
+    """A push killed between its temporary file and the rename leaves a hidden
+    `.name.*.push`; the next push to that id removes it once it is an hour old, and never
+    the temporary file of a push under way."""
+    from searchsvc.push import STALE_PUSH_SECONDS, _write_atomic
+
+    target = tmp_path / "news" / "2013" / "01" / "25" / "event.md"
+    target.parent.mkdir(parents=True)
+    stale = target.parent / ".event.md.abc123.push"
+    fresh = target.parent / ".event.md.def456.push"
+    for f in (stale, fresh):
+        f.write_text("half a push")
+    old = time.time() - STALE_PUSH_SECONDS - 60
+    os.utime(stale, (old, old))
+    assert _write_atomic(target, b"---\ntitle: T\n---\nBody.\n") is True
+    assert not stale.exists() and fresh.exists()
+    assert target.read_bytes().startswith(b"---")
