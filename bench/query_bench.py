@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import logging
 import multiprocessing
 import random
@@ -33,7 +32,7 @@ from corpus import CORPORA, UNPACKED, corpus, table
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex, run_index
-from searchsvc.index.schema import TEXT_ANALYZER
+from searchsvc.index.schema import TEXT_ANALYZER, stored_hit
 
 log = logging.getLogger("bench")
 CONCURRENCY = 8
@@ -49,9 +48,7 @@ def make_queries(index: SearchIndex, n: int, seed: int = 2026) -> tuple[list[str
     rng = random.Random(seed)
     searcher = index.searcher()
     events = [
-        f
-        for f in (json.loads(d["doc"]) for d in searcher.all_stored_fields())
-        if f["kind"] == "event"
+        f for f in (stored_hit(d) for d in searcher.all_stored_fields()) if f["kind"] == "event"
     ]
     events.sort(key=lambda e: e["id"])
 
@@ -99,7 +96,7 @@ def make_prefixes(index: SearchIndex, n: int, seed: int = 2026) -> list[str]:
     """What a user has typed so far: the first 2 to 5 letters of title words."""
     rng = random.Random(seed)
     searcher = index.searcher()
-    titles = sorted(json.loads(d["doc"])["title"] for d in searcher.all_stored_fields())
+    titles = sorted(stored_hit(d)["title"] for d in searcher.all_stored_fields())
     out = []
     while len(out) < n:
         words = [w for w in rng.choice(titles).split() if w.isalpha() and len(w) > 3]

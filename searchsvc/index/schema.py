@@ -127,7 +127,15 @@ class DayRange(wq.Query):
 
 
 TEXT_FIELDS = ("title", "summary", "body")
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
+
+# What a hit shows is stored apart from the rest of the document (field `hit`): a page of
+# hits decodes these keys and the start of the body (where its snippet is looked for),
+# not the sources, the Related list or the rest of a long body, which only
+# `GET /events/<id>` returns. The two parts are disjoint: together they are the document.
+HIT_KEYS = ("id", "kind", "date", "title", "story", "summary", "tags", "locations")
+SNIPPET_SCAN_CHARS = 3000  # the start of the body a snippet is looked for in
+_DICT_ORDER = (*HIT_KEYS[:6], "body", "category", "tags", "locations", "sources", "related")
 
 
 def day_to_date(day: int) -> dt.date | None:
@@ -154,7 +162,9 @@ def make_schema() -> fields.Schema:
         body=_text(),
         # The ids an event's Related list links to (who links to whom, for "related").
         links=fields.KEYWORD(),
-        # Everything needed to render a hit or `show` a document without the file.
+        # Everything needed to render a hit (`hit`) or `show` a document (`hit` and `doc`)
+        # without the file.
+        hit=fields.STORED,
         doc=fields.STORED,
         **{lb.name: label_field(lb) for lb in LABELS},
     )
@@ -233,13 +243,32 @@ def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
     }
     out = {k: v for k, v in fields_.items() if v}
     out["day"] = doc.date.toordinal() if doc.date else 0
-    out["doc"] = json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    data = doc.to_dict()
+    body = data.pop("body")
+    hit = {k: data.pop(k) for k in HIT_KEYS}
+    hit["body"], data["more_body"] = body[:SNIPPET_SCAN_CHARS], body[SNIPPET_SCAN_CHARS:]
+    out["hit"] = _json(hit)
+    out["doc"] = _json(data)
     return out
 
 
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def stored_document(stored: dict[str, Any]) -> Document:
-    return Document.from_dict(json.loads(stored["doc"]))
+    return Document.from_dict(stored_dict(stored))
+
+
+def stored_hit(stored: dict[str, Any]) -> dict[str, Any]:
+    """What a hit shows (the keys of HIT_KEYS), with the first SNIPPET_SCAN_CHARS of the
+    body: all that a page of hits, the re-ranking and the completions read."""
+    return json.loads(stored["hit"])
 
 
 def stored_dict(stored: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(stored["doc"])
+    """The whole document, as `Document.to_dict` gives it."""
+    data = json.loads(stored["hit"]) | json.loads(stored["doc"])
+    data["body"] += data.pop("more_body")
+    order = (*_DICT_ORDER, *(k for k in data if k not in _DICT_ORDER))
+    return {k: data[k] for k in order if k in data}

@@ -25,7 +25,7 @@ from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_wor
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import filter_mask, positive_leaves
 from searchsvc.index.ranking import by_relevance, match
-from searchsvc.index.schema import TEXT_FIELDS, stored_dict
+from searchsvc.index.schema import SNIPPET_SCAN_CHARS, TEXT_FIELDS, stored_dict, stored_hit
 from searchsvc.index.snippets import highlight
 from searchsvc.query import Filters, Hit, SearchRequest, SearchResult, lead_snippet
 
@@ -33,7 +33,6 @@ __all__ = ["IndexUnavailable", "SearchIndex"]
 
 log = logging.getLogger(__name__)
 
-SNIPPET_SCAN_CHARS = 3000
 DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
 
 
@@ -101,7 +100,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
         )
 
     def _hit(self, stored: dict[str, Any], score: float | None, terms: dict[str, set[str]]) -> Hit:
-        data = stored_dict(stored)
+        data = stored_hit(stored)
         snippet = ""
         for field in ("summary", "body", "title"):
             text = data.get(field) or ""

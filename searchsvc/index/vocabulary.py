@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.manifest import write_atomic
-from searchsvc.index.schema import stored_dict
+from searchsvc.index.schema import stored_hit
 from searchsvc.model import LABELS, Document
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class SegmentCounts:
 
 def _add_stored(counts: Counts, reader: Any, docnums: Any) -> Counts:
     for docnum in docnums:
-        counts.add(stored_dict(reader.stored_fields(docnum)))
+        counts.add(stored_hit(reader.stored_fields(docnum)))
     return counts
 
 
