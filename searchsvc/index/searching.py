@@ -9,8 +9,10 @@ safe to share between threads (see `live.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from whoosh import query as wq
 from searchsvc.config import Config
 from searchsvc.index import related as _related
 from searchsvc.index import state
+from searchsvc.index.answers import AnswerCache, related_key, search_key, suggest_key
 from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_words
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import filter_mask, positive_leaves
@@ -42,12 +45,32 @@ class SearchIndex(LiveIndex, QueryCompiler):
     def __init__(self, config: Config) -> None:
         LiveIndex.__init__(self, config)
         QueryCompiler.__init__(self, config)
+        self.answers = AnswerCache(config.search.cache_entries)
+        self._answered = threading.local()
+
+    def answered_generation(self) -> int | None:
+        """The index generation of this thread's last answer of `search`, `suggest` or
+        `related` (for the HTTP layer to say which generation answered)."""
+        return getattr(self._answered, "generation", None)
+
+    def _cached(self, generation: int, key: Any, compute: Any) -> Any:
+        self._answered.generation = generation
+        return self.answers.get(generation, key, compute)
 
     # --- searches ----------------------------------------------------------------------------
 
     def search(self, req: SearchRequest) -> SearchResult:
+        """The answer to a search: from the answer cache when this generation answered
+        the same request before (its query echoed as sent, its time this request's)."""
         t0 = time.perf_counter()
         searcher = self.searcher()
+        found = self._cached(
+            _generation(searcher), search_key(req), lambda: self._search(searcher, req, t0)
+        )
+        took_ms = round((time.perf_counter() - t0) * 1000, 2)
+        return dataclasses.replace(found, query=req.q, took_ms=took_ms)
+
+    def _search(self, searcher: Any, req: SearchRequest, t0: float) -> SearchResult:
         tables = self.tables.get(searcher)
         allowed = filter_mask(searcher, tables, req.filters)
         start, stop = (req.page - 1) * req.per_page, req.page * req.per_page
@@ -121,19 +144,26 @@ class SearchIndex(LiveIndex, QueryCompiler):
     def suggest(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """Completions for a search box: tags, stories, locations and title words that
         start with the prefix (or have a word that does), the most frequent first."""
-        return self.vocabulary.get(self.searcher()).suggest(prefix, limit)
+        vocabulary, generation = self.vocabulary.current(self.searcher())
+        return self._cached(
+            generation, suggest_key(prefix, limit), lambda: vocabulary.suggest(prefix, limit)
+        )
 
     def related(self, doc_id: str, filters: Filters, limit: int) -> list[Hit] | None:
         """The events most related to a document; None when there is no such document."""
         searcher = self.searcher()
-        stored = searcher.document(id=doc_id)
-        if stored is None:
-            return None
-        tables = self.tables.get(searcher)
-        allowed = filter_mask(searcher, tables, filters)
-        return _related.related(
-            searcher, tables, stored_dict(stored), self.config.related, limit, allowed
-        )
+
+        def compute() -> list[Hit] | None:
+            stored = searcher.document(id=doc_id)
+            if stored is None:
+                return None
+            tables = self.tables.get(searcher)
+            allowed = filter_mask(searcher, tables, filters)
+            return _related.related(
+                searcher, tables, stored_dict(stored), self.config.related, limit, allowed
+            )
+
+        return self._cached(_generation(searcher), related_key(doc_id, filters, limit), compute)
 
     def health(self) -> dict[str, Any]:
         searcher = self.searcher()
@@ -158,6 +188,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
             "last_run": runs.get("last_run"),
             "running": runs.get("running"),
             "next_run": runs.get("next_run"),
+            "cache": self.answers.stats(),
         }
 
 

@@ -293,6 +293,13 @@ class VocabularyCache:
             current = self._vocabulary
         return current if current is not None else self.build(searcher)
 
+    def current(self, searcher: Any) -> tuple[Vocabulary, int]:
+        """The vocabulary `get` gives, with the generation it was built on (which may be
+        newer than the searcher's, when one was prepared meanwhile)."""
+        self.get(searcher)
+        with self._lock:
+            return self._vocabulary, self._generation  # type: ignore[return-value]
+
     def build(self, searcher: Any) -> Vocabulary:
         """The vocabulary of the searcher's generation (or a newer one), built now."""
         gen = searcher.reader().generation()
