@@ -17,6 +17,7 @@ import argparse
 import http.client
 import logging
 import multiprocessing
+import os
 import random
 import socket
 import statistics
@@ -176,8 +177,11 @@ def indexed_corpus(name: str = "dev") -> tuple[Path, Config]:
     return root, config
 
 
-def start_server(root: Path, index_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """`searchsvc serve` on a free port, once it answers; its log is serve.log."""
+def start_server(
+    root: Path, index_dir: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`searchsvc serve` on a free port, once it answers; its log is serve.log; `env`:
+    settings added to the environment (SEARCHSVC_...)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -198,6 +202,7 @@ def start_server(root: Path, index_dir: Path) -> tuple[subprocess.Popen[bytes], 
         ],
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        env=os.environ | (env or {}),
     )
     deadline = time.time() + 60
     while time.time() < deadline:
