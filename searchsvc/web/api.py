@@ -42,7 +42,7 @@ def answered(response: Response) -> Response:
 @search_bp.get("/search")
 def search() -> Response:
     req = request_from_params(params(), current_app.config["SEARCHSVC"].search)
-    return answered(jsonify(index().search(req).to_dict()))
+    return answered(jsonify(index().search_json(req)))
 
 
 @search_bp.get("/suggest")
