@@ -168,8 +168,7 @@ def xapian_peer(root: Path, where: Path) -> tuple[int, Search]:
         indexer.increase_termpos()
         indexer.index_text(body)
         doc.set_data(doc_id)
-        doc.add_boolean_term("Q" + doc_id)
-        db.replace_document("Q" + doc_id, doc)
+        db.add_document(doc)
     db.commit()
     db.close()
     reader = xapian.Database(str(where))
@@ -204,22 +203,30 @@ def available_peers() -> dict[str, Callable[[Path, Path], tuple[int, Search]]]:
 # --- measuring --------------------------------------------------------------------------
 
 
-def timed(search: Search, queries: list[tuple[str, str]]) -> tuple[list[float], int]:
-    """Latencies (ms) and how many targets were in the top 10; a failing query counts as
-    not found, at its time."""
-    for q, _ in queries[:20]:  # warm caches
-        with contextlib.suppress(Exception):
-            search(q)
-    lat, found = [], 0
-    for q, target in queries:
-        t0 = time.perf_counter()
-        try:
-            ids = search(q)
-        except Exception:
-            ids = []
-        lat.append((time.perf_counter() - t0) * 1000)
-        found += target in ids[:10]
-    return lat, found
+def timed(
+    systems: dict[str, Search], queries: list[tuple[str, str]]
+) -> dict[str, tuple[list[float], int]]:
+    """Each system's latencies (ms) and how many targets it had in its top 10. The
+    systems take turns, query by query (in a rotating order), so that the other work on
+    a shared machine weighs on all of them alike. A failing query counts as not found,
+    at its time."""
+    for search in systems.values():
+        for q, _ in queries[:20]:  # warm caches
+            with contextlib.suppress(Exception):
+                search(q)
+    out: dict[str, tuple[list[float], int]] = {name: ([], 0) for name in systems}
+    names = list(systems)
+    for k, (q, target) in enumerate(queries):
+        for name in names[k % len(names) :] + names[: k % len(names)]:
+            t0 = time.perf_counter()
+            try:
+                ids = systems[name](q)
+            except Exception:
+                ids = []
+            lat, found = out[name]
+            lat.append((time.perf_counter() - t0) * 1000)
+            out[name] = (lat, found + (target in ids[:10]))
+    return out
 
 
 def http_search(port: int) -> Search:
@@ -244,6 +251,7 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=300)
     p.add_argument("--reuse", action="store_true", help="keep searchsvc's index (no build)")
     p.add_argument("--index", type=Path, help="searchsvc's index directory (with --reuse)")
+    p.add_argument("--skip", nargs="*", default=[], help="peers to leave out (e.g. Xapian)")
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     root = corpus(args.corpus)
@@ -257,6 +265,7 @@ def main() -> None:
     }
     config = load_config(env={}, flags=flags)
     rows: dict[str, dict[str, float]] = {}
+    systems: dict[str, Search] = {}
 
     t0 = time.perf_counter()
     report = run_index(config, progress=False, full=not args.reuse)
@@ -264,29 +273,31 @@ def main() -> None:
     log.info("searchsvc: %s", report.lines()[0])
     index = SearchIndex(config)
     queries = known_item_queries(index, args.queries, EVAL_SEED)
-    lat, found = timed(lambda q: [h.id for h in index.search(SearchRequest(q=q)).hits], queries)
+    systems["searchsvc, Python API"] = lambda q: [
+        h.id for h in index.search(SearchRequest(q=q)).hits
+    ]
     rows["searchsvc, Python API"] = {
         "rate": float("nan") if args.reuse else files / build,
         "mb": dir_bytes(config.index.dir) / 1e6,
-        **stats(lat, found),
     }
+    rows["searchsvc, HTTP /search"] = {"rate": float("nan"), "mb": float("nan")}
+    for name, make in available_peers().items():
+        if name in args.skip:
+            continue
+        t0 = time.perf_counter()
+        size, systems[name] = make(root, work / name.split()[-1].lower())
+        build = time.perf_counter() - t0
+        rows[name] = {"rate": files / build, "mb": size / 1e6}
+        log.info("%s: built in %.1f s", name, build)
     env = {"SEARCHSVC_SEARCH_CACHE_ENTRIES": "0"}
     server, port = start_server(root, config.index.dir, env)
     try:
-        lat, found = timed(http_search(port), queries)
+        systems["searchsvc, HTTP /search"] = http_search(port)
+        for name, (lat, found) in timed(systems, queries).items():
+            rows[name].update(stats(lat, found))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    rows["searchsvc, HTTP /search"] = {"rate": float("nan"), "mb": float("nan")}
-    rows["searchsvc, HTTP /search"].update(stats(lat, found))
-
-    for name, make in available_peers().items():
-        t0 = time.perf_counter()
-        size, search = make(root, work / name.split()[-1].lower())
-        build = time.perf_counter() - t0
-        lat, found = timed(search, queries)
-        rows[name] = {"rate": files / build, "mb": size / 1e6, **stats(lat, found)}
-        log.info("%s: built in %.1f s", name, build)
     print(report_table(rows, len(queries), files, args.corpus))
 
 
