@@ -213,11 +213,11 @@ def main() -> None:
     searches = [x for x in paths if x.startswith("/search")]
     log.info("%d requests, %d distinct; %d /search", len(paths), len(set(paths)), len(searches))
 
-    cached = in_process(config, searches, config.search.cache_entries or 2000)
+    cached = in_process(config, searches, config.search.cache_entries or 1000)
     cold = in_process(config, searches, 0)
     fts = fts5_replay(fts5_table(index), searches)
     http: dict[str, tuple[float, list[float], int]] = {}
-    for name, entries in (("on", config.search.cache_entries or 2000), ("off", 0)):
+    for name, entries in (("on", config.search.cache_entries or 1000), ("off", 0)):
         server, port = start_server(
             root, config.index.dir, {"SEARCHSVC_SEARCH_CACHE_ENTRIES": str(entries)}
         )

@@ -73,7 +73,7 @@ class SearchConfig:
     phrase_boost: float = 0.5
     source_weight: float = 0.6
     exact_boost: float = 0.7
-    cache_entries: int = 2000
+    cache_entries: int = 1000
 
 
 @dataclass(frozen=True)
