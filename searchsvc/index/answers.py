@@ -23,6 +23,7 @@ recently used dropped first. Cached answers are shared: callers must not modify 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -96,14 +97,19 @@ def filters_key(filters: Filters) -> Hashable:
 
 
 def search_key(req: SearchRequest) -> Hashable:
-    return (
-        "search",
-        " ".join(req.q.split()),
-        filters_key(req.filters),
-        req.sort,
-        req.page,
-        req.per_page,
-    )
+    """Every field of the request (a field added to SearchRequest is in the key without
+    a change here), the query's white space collapsed, the filters normalized."""
+    parts: list[tuple[str, Hashable]] = []
+    for f in dataclasses.fields(req):
+        value = getattr(req, f.name)
+        if f.name == "q":
+            value = " ".join(value.split())
+        elif isinstance(value, Filters):
+            value = filters_key(value)
+        elif not isinstance(value, Hashable):
+            value = repr(value)
+        parts.append((f.name, value))
+    return ("search", tuple(parts))
 
 
 def suggest_key(prefix: str, limit: int) -> Hashable:
