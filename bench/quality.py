@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import json
 import logging
 import math
 import random
@@ -51,7 +50,7 @@ from searchsvc.config import Config, load_config
 from searchsvc.content import scan
 from searchsvc.index import SearchIndex, run_index
 from searchsvc.index import related as rel
-from searchsvc.index.schema import TEXT_ANALYZER, stored_dict
+from searchsvc.index.schema import TEXT_ANALYZER, stored_dict, stored_hit
 from searchsvc.model import Document
 from searchsvc.parsing import parse_file
 from searchsvc.query import SearchRequest
@@ -185,9 +184,7 @@ def known_item_queries(index: SearchIndex, n: int, seed: int) -> list[tuple[str,
     """(query, event id): two or three words of the event, rarer words likelier."""
     rng = random.Random(seed)
     searcher = index.searcher()
-    events = sorted(
-        (json.loads(d["doc"]) for d in searcher.all_stored_fields()), key=lambda d: d["id"]
-    )
+    events = sorted((stored_hit(d) for d in searcher.all_stored_fields()), key=lambda d: d["id"])
     events = [e for e in events if e["kind"] == "event"]
     total = searcher.doc_count()
     out: list[tuple[str, str]] = []

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import logging
 import multiprocessing
+import os
 import random
 import socket
 import statistics
@@ -33,7 +33,7 @@ from corpus import CORPORA, UNPACKED, corpus, table
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex, run_index
-from searchsvc.index.schema import TEXT_ANALYZER
+from searchsvc.index.schema import TEXT_ANALYZER, stored_hit
 
 log = logging.getLogger("bench")
 CONCURRENCY = 8
@@ -49,9 +49,7 @@ def make_queries(index: SearchIndex, n: int, seed: int = 2026) -> tuple[list[str
     rng = random.Random(seed)
     searcher = index.searcher()
     events = [
-        f
-        for f in (json.loads(d["doc"]) for d in searcher.all_stored_fields())
-        if f["kind"] == "event"
+        f for f in (stored_hit(d) for d in searcher.all_stored_fields()) if f["kind"] == "event"
     ]
     events.sort(key=lambda e: e["id"])
 
@@ -99,7 +97,7 @@ def make_prefixes(index: SearchIndex, n: int, seed: int = 2026) -> list[str]:
     """What a user has typed so far: the first 2 to 5 letters of title words."""
     rng = random.Random(seed)
     searcher = index.searcher()
-    titles = sorted(json.loads(d["doc"])["title"] for d in searcher.all_stored_fields())
+    titles = sorted(stored_hit(d)["title"] for d in searcher.all_stored_fields())
     out = []
     while len(out) < n:
         words = [w for w in rng.choice(titles).split() if w.isalpha() and len(w) > 3]
@@ -251,8 +249,11 @@ def indexed_corpus(name: str = "dev") -> tuple[Path, Config]:
     return root, config
 
 
-def start_server(root: Path, index_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
-    """`searchsvc serve` on a free port, once it answers; its log is serve.log."""
+def start_server(
+    root: Path, index_dir: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`searchsvc serve` on a free port, once it answers; its log is serve.log; `env`:
+    settings added to the environment (SEARCHSVC_...)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -273,6 +274,7 @@ def start_server(root: Path, index_dir: Path) -> tuple[subprocess.Popen[bytes], 
         ],
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        env=os.environ | (env or {}),
     )
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -67,10 +67,16 @@ def test_schemathesis_finds_no_failure(server, tmp_path):
         "SCHEMATHESIS_HOOKS": "contract_hooks",
         "PYTHONPATH": str(TESTS),
     }
-    proc = subprocess.run(
-        cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False
-    )
-    out = proc.stdout + proc.stderr
+    for _attempt in range(2):
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False
+        )
+        out = proc.stdout + proc.stderr
+        # CPython 3.11's AST recursion counter is not thread-safe (gh-106905): schemathesis'
+        # two workers describing Hypothesis lambdas at once can crash it. Not ours: once more.
+        if "AST constructor recursion depth mismatch" not in out:
+            break
+        log.warning("schemathesis hit CPython gh-106905; running it again")
     cases = re.search(r"(\d+) generated", out)
     log.info("schemathesis: %s", cases[0] if cases else out[-2000:])
     assert proc.returncode == 0, out[-8000:]

@@ -274,16 +274,17 @@ def world(sample_index):
             if len(found) >= 3:
                 phrases.append(found[:4])
     labels = lambda attr: sorted({v for d in docs.values() for v in getattr(d, attr)})  # noqa: E731
+    # Synonyms off: the oracle matches words as written (tests/test_steering.py shows the
+    # synonyms); spelling corrections are off per request (spell=off) but in
+    # tests/test_exact_steering.py, which checks them against the oracle. The answer cache
+    # is on (config.toml's default): `get` checks a cached answer too.
+    client = sample_client(sample_index, **{"search.time_limit": 30.0, "search.synonyms": ""})
+    assert client.application.extensions["searchsvc.index"].answers.entries > 0
     return World(
         {
             "docs": docs,
             "spelled": spellings(docs),
-            # Synonyms off: the oracle matches words as written (tests/test_steering.py
-            # shows the synonyms); spelling corrections are off per request (spell=off)
-            # but in tests/test_exact_steering.py, which checks them against the oracle.
-            "client": sample_client(
-                sample_index, **{"search.time_limit": 30.0, "search.synonyms": ""}
-            ),
+            "client": client,
             "words": sorted(words),
             "phrases": [p for p in phrases if len(terms(" ".join(p))) >= 2][:500],
             "tags": labels("tags"),
@@ -460,8 +461,18 @@ def examples(n: int):
 
 
 def get(client, path: str, params: dict[str, list[str]]):
-    response = client.get(path, query_string=[(k, v) for k, vs in params.items() for v in vs])
-    return response.status_code, response.get_json()
+    """The answer, asked twice: the answer cache is on (config.toml's default), so the
+    second one, asked with the parameters in reverse order, is the cached one; the oracle
+    checks it, and it must be the first one (but for its time)."""
+    pairs = [(k, v) for k, vs in params.items() for v in vs]
+    first = client.get(path, query_string=pairs)
+    again = client.get(path, query_string=pairs[::-1])
+    assert again.status_code == first.status_code
+    body, cached = first.get_json(), again.get_json()
+    if isinstance(body, dict) and "took_ms" in body:
+        body, cached = dict(body, took_ms=0), dict(cached, took_ms=0)
+    assert cached == body
+    return again.status_code, again.get_json()
 
 
 def check_answer(w: dict, params: dict[str, list[str]], expected: set[str]) -> None:

@@ -24,14 +24,14 @@ def index(sample_index):
         {
             w
             for f in searcher.all_stored_fields()
-            for w in re.findall(r"[A-Za-z]{3,}", f["doc"][:400])
+            for w in re.findall(r"[A-Za-z]{3,}", f["hit"][:400])
         }
     )
     pairs = sorted(
         {
             " ".join(found[i : i + 2])
             for f in searcher.all_stored_fields()
-            for found in [re.findall(r"[A-Za-z]{3,}", f["doc"][:300])]
+            for found in [re.findall(r"[A-Za-z]{3,}", f["hit"][:300])]
             for i in range(0, len(found) - 1, 5)
         }
     )

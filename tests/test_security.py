@@ -88,6 +88,7 @@ def test_an_unexpected_error_tells_nothing_internal(sample_index, monkeypatch):
         raise RuntimeError(f"boom in {sample_index}/secret/path (whoosh 2.7.4)")
 
     monkeypatch.setattr(SearchIndex, "search", broken)
+    monkeypatch.setattr(SearchIndex, "search_json", broken)  # what /search calls
     r = sample_client(sample_index).get("/search?q=x")
     assert r.status_code == 500
     assert r.get_json() == {

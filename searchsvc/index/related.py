@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from searchsvc.config import RelatedConfig
-from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_dict
+from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_hit
 from searchsvc.index.tables import KINDS, Tables
 from searchsvc.query import Hit, lead_snippet
 
@@ -172,7 +172,7 @@ def related(
 
 
 def _hit(searcher: Any, docnum: int, score: float, tags: set[str]) -> Hit:
-    cand = stored_dict(searcher.stored_fields(docnum))
+    cand = stored_hit(searcher.stored_fields(docnum))
     return Hit.from_stored(
         cand,
         lead_snippet(cand.get("summary") or cand.get("body") or ""),

@@ -128,7 +128,17 @@ class DayRange(wq.Query):
 
 
 TEXT_FIELDS = ("title", "summary", "body")
-SCHEMA_VERSION = 7  # 7: places (the locations' kinds and coordinates)
+SCHEMA_VERSION = 8  # 7: places (the locations' kinds and coordinates); 8: hits stored apart
+
+# What a hit shows is stored apart from the rest of the document (field `hit`): a page of
+# hits decodes these keys and the start of the body (where its snippet is looked for),
+# not the sources, the Related list or the rest of a long body, which only
+# `GET /events/<id>` returns. The two parts are disjoint: together they are the document.
+# Every label is in a hit (facet spellings, completions and the page read them there).
+_HEAD = ("id", "kind", "date", "title", "story", "summary")
+HIT_KEYS = (*_HEAD, *(lb.name for lb in LABELS if lb.name not in _HEAD))
+SNIPPET_SCAN_CHARS = 3000  # the start of the body a snippet is looked for in
+_DICT_ORDER = (*_HEAD, "body", "category", "tags", "locations", "sources", "related")
 
 
 def day_to_date(day: int) -> dt.date | None:
@@ -158,7 +168,9 @@ def make_schema() -> fields.Schema:
         # Each location's kind and coordinates, resolved when indexed (place_terms): the
         # geographic filters and the map read them from here, never from the gazetteer.
         places=fields.KEYWORD(commas=True),
-        # Everything needed to render a hit or `show` a document without the file.
+        # Everything needed to render a hit (`hit`) or `show` a document (`hit` and `doc`)
+        # without the file.
+        hit=fields.STORED,
         doc=fields.STORED,
         **{lb.name: label_field(lb) for lb in LABELS},
     )
@@ -238,7 +250,12 @@ def to_fields(doc: Document, source_text: str = "") -> dict[str, Any]:
     }
     out = {k: v for k, v in fields_.items() if v}
     out["day"] = doc.date.toordinal() if doc.date else 0
-    out["doc"] = json.dumps(doc.to_dict(), ensure_ascii=False, separators=(",", ":"))
+    data = doc.to_dict()
+    body = data.pop("body")
+    hit = {k: data.pop(k) for k in HIT_KEYS}
+    hit["body"], data["more_body"] = body[:SNIPPET_SCAN_CHARS], body[SNIPPET_SCAN_CHARS:]
+    out["hit"] = _json(hit)
+    out["doc"] = _json(data)
     return out
 
 
@@ -261,9 +278,23 @@ def parse_place_term(term: str) -> tuple[str, str, float | None, float | None]:
     return key, kind, float(lat) if lat else None, float(lon) if lon else None
 
 
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def stored_document(stored: dict[str, Any]) -> Document:
-    return Document.from_dict(json.loads(stored["doc"]))
+    return Document.from_dict(stored_dict(stored))
+
+
+def stored_hit(stored: dict[str, Any]) -> dict[str, Any]:
+    """What a hit shows (the keys of HIT_KEYS), with the first SNIPPET_SCAN_CHARS of the
+    body: all that a page of hits, the re-ranking and the completions read."""
+    return json.loads(stored["hit"])
 
 
 def stored_dict(stored: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(stored["doc"])
+    """The whole document, as `Document.to_dict` gives it."""
+    data = json.loads(stored["hit"]) | json.loads(stored["doc"])
+    data["body"] += data.pop("more_body")
+    order = (*_DICT_ORDER, *(k for k in data if k not in _DICT_ORDER))
+    return {k: data[k] for k in order if k in data}

@@ -9,8 +9,10 @@ safe to share between threads (see `live.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -23,6 +25,7 @@ from whoosh import query as wq
 from searchsvc.config import Config
 from searchsvc.index import related as _related
 from searchsvc.index import state
+from searchsvc.index.answers import AnswerCache, related_key, search_key, suggest_key
 from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_words
 from searchsvc.index.follow import read_state as read_follow_state
 from searchsvc.index.live import IndexUnavailable, LiveIndex
@@ -39,7 +42,13 @@ from searchsvc.index.pages import (
 from searchsvc.index.pins import Pins, PinsReport
 from searchsvc.index.pins import parse as parse_pins
 from searchsvc.index.ranking import by_relevance, match
-from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_dict
+from searchsvc.index.schema import (
+    SNIPPET_SCAN_CHARS,
+    TEXT_FIELDS,
+    label_key,
+    stored_dict,
+    stored_hit,
+)
 from searchsvc.index.snippets import highlight
 from searchsvc.index.watched import WatchedFile
 from searchsvc.model import LABELS
@@ -57,7 +66,6 @@ __all__ = ["IndexUnavailable", "SearchIndex"]
 
 log = logging.getLogger(__name__)
 
-SNIPPET_SCAN_CHARS = 3000
 DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
 _UNTRIED = object()  # no spelling correction made yet
 
@@ -70,12 +78,52 @@ class SearchIndex(LiveIndex, QueryCompiler):
         QueryCompiler.__init__(self, config)
         self.pins = WatchedFile(config.search.pins, parse_pins, Pins())
         self.pins_report = PinsReport()
+        self.answers = AnswerCache(config.search.cache_entries)
+        self._answered = threading.local()
+
+    def answered_generation(self) -> int | None:
+        """The index generation of this thread's last answer of `search`, `suggest` or
+        `related` (for the HTTP layer to say which generation answered)."""
+        return getattr(self._answered, "generation", None)
+
+    def _cached(self, generation: int, key: Any, compute: Any, keep: Any = None) -> Any:
+        self._answered.generation = generation
+        return self.answers.get(generation, key, compute, keep)
 
     # --- searches ----------------------------------------------------------------------------
 
     def search(self, req: SearchRequest) -> SearchResult:
+        """The answer to a search: from the answer cache when this generation answered
+        the same request before (its query echoed as sent, its time this request's)."""
         t0 = time.perf_counter()
+        found = self._search_answer(req, t0).result
+        return dataclasses.replace(found, query=req.q, took_ms=_ms_since(t0))
+
+    def search_json(self, req: SearchRequest) -> dict[str, Any]:
+        """`search(req).to_dict()`, for the HTTP layer. The JSON form is kept with the
+        cached answer: building it again was most of the time of a cache hit."""
+        t0 = time.perf_counter()
+        answer = self._search_answer(req, t0)
+        if answer.json is None:
+            answer.json = answer.result.to_dict()  # two threads may both: the same dict
+        out = dict(answer.json)  # the same order of keys, two values this request's
+        out["query"], out["took_ms"] = req.q, _ms_since(t0)
+        return out
+
+    def _search_answer(self, req: SearchRequest, t0: float) -> _Answer:
         searcher = self.searcher()
+        # The synonyms and pins in force change answers without a new generation: their
+        # versions are part of the key (an edited file is read again here, before them).
+        self.synonyms.get()
+        self.pins.get()
+        return self._cached(
+            _generation(searcher),
+            (search_key(req), self.synonyms.version, self.pins.version),
+            lambda: _Answer(self._search(searcher, req, t0)),
+            keep=lambda answer: not answer.result.partial,  # cut by time: not the answer
+        )
+
+    def _search(self, searcher: Any, req: SearchRequest, t0: float) -> SearchResult:
         tables = self.tables.get(searcher)
         synonyms = self.synonyms.get()
         alternatives = synonyms.alternatives if synonyms.table else None
@@ -234,7 +282,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
         return rank
 
     def _hit(self, stored: dict[str, Any], score: float | None, terms: dict[str, set[str]]) -> Hit:
-        data = stored_dict(stored)
+        data = stored_hit(stored)
         snippet = ""
         for field in ("summary", "body", "title"):
             text = data.get(field) or ""
@@ -261,19 +309,26 @@ class SearchIndex(LiveIndex, QueryCompiler):
     def suggest(self, prefix: str, limit: int) -> list[dict[str, Any]]:
         """Completions for a search box: tags, stories, locations and title words that
         start with the prefix (or have a word that does), the most frequent first."""
-        return self.vocabulary.get(self.searcher()).suggest(prefix, limit)
+        vocabulary, generation = self.vocabulary.current(self.searcher())
+        return self._cached(
+            generation, suggest_key(prefix, limit), lambda: vocabulary.suggest(prefix, limit)
+        )
 
     def related(self, doc_id: str, filters: Filters, limit: int) -> list[Hit] | None:
         """The events most related to a document; None when there is no such document."""
         searcher = self.searcher()
-        stored = searcher.document(id=doc_id)
-        if stored is None:
-            return None
-        tables = self.tables.get(searcher)
-        allowed = filter_mask(searcher, tables, filters)
-        return _related.related(
-            searcher, tables, stored_dict(stored), self.config.related, limit, allowed
-        )
+
+        def compute() -> list[Hit] | None:
+            stored = searcher.document(id=doc_id)
+            if stored is None:
+                return None
+            tables = self.tables.get(searcher)
+            allowed = filter_mask(searcher, tables, filters)
+            return _related.related(
+                searcher, tables, stored_dict(stored), self.config.related, limit, allowed
+            )
+
+        return self._cached(_generation(searcher), related_key(doc_id, filters, limit), compute)
 
     def health(self) -> dict[str, Any]:
         searcher = self.searcher()
@@ -314,6 +369,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
             **({"follow": asdict(f)} if (f := read_follow_state(self.index_dir)) else {}),
             "watch": _watch(runs.get("watch")),
             **self._files_report(searcher),
+            "cache": self.answers.stats(),
         }
 
     def _files_report(self, searcher: Any) -> dict[str, Any]:
@@ -369,6 +425,18 @@ def _histogram(tables: Any, found: np.ndarray, interval: str | None) -> Histogra
         buckets=[{"key": key, "count": count} for key, count in buckets],
         undated=undated,
     )
+
+
+@dataclasses.dataclass
+class _Answer:
+    """A search's answer as cached: the result, and its JSON form once asked for."""
+
+    result: SearchResult
+    json: dict[str, Any] | None = None
+
+
+def _ms_since(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 2)
 
 
 def _terms_by_field(leaves: list[Any], reader: Any) -> dict[str, set[str]]:

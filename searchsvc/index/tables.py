@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from searchsvc.index.geo import PlaceTable
-from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_dict
+from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_hit
 from searchsvc.index.timeline import histogram, period_codes
 from searchsvc.index.whoosh_compat import (
     field_lengths,
@@ -328,7 +328,7 @@ class Tables:
         kept: re-ranking reads the same hits of popular queries again and again)."""
         found = self._heads.get(docnum)
         if found is None:
-            data = stored_dict(searcher.stored_fields(docnum))
+            data = stored_hit(searcher.stored_fields(docnum))
             texts = (data.get("title") or "", data.get("summary") or "")
             terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
             found = Head(texts, terms)
@@ -345,7 +345,7 @@ class Tables:
             with contextlib.suppress(Exception):
                 postings = searcher.postings(lb.name, key)
                 if postings.is_active():
-                    stored = stored_dict(searcher.stored_fields(postings.id()))
+                    stored = stored_hit(searcher.stored_fields(postings.id()))
                     spelt = (v for v in lb.values(stored) if label_key(v, lb.multi) == key)
                     name = next(spelt, key)
             self._names[(lb.name, key)] = name

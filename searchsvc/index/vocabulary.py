@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from searchsvc.index.manifest import write_atomic
-from searchsvc.index.schema import TEXT_ANALYZER, label_key, stored_dict
+from searchsvc.index.schema import TEXT_ANALYZER, label_key, stored_hit
 from searchsvc.model import LABELS, Document
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class SegmentCounts:
 
 def _add_stored(counts: Counts, reader: Any, docnums: Any) -> Counts:
     for docnum in docnums:
-        counts.add(stored_dict(reader.stored_fields(docnum)))
+        counts.add(stored_hit(reader.stored_fields(docnum)))
     return counts
 
 
@@ -317,6 +317,13 @@ class VocabularyCache:
         with self._lock:
             current = self._vocabulary
         return current if current is not None else self.build(searcher)
+
+    def current(self, searcher: Any) -> tuple[Vocabulary, int]:
+        """The vocabulary `get` gives, with the generation it was built on (which may be
+        newer than the searcher's, when one was prepared meanwhile)."""
+        self.get(searcher)
+        with self._lock:
+            return self._vocabulary, self._generation  # type: ignore[return-value]
 
     def build(self, searcher: Any) -> Vocabulary:
         """The vocabulary of the searcher's generation (or a newer one), built now."""

@@ -31,6 +31,8 @@ class WatchedFile(Generic[T]):
         self._value = empty
         self._empty = empty
         self.error: str | None = None  # why the last read failed, if it did
+        # Counts the contents put in force: answers computed with them are cached under it.
+        self.version = 0
 
     def get(self) -> T:
         if self.path is None:
@@ -47,9 +49,11 @@ class WatchedFile(Generic[T]):
             if stamp is None:
                 log.warning("%s is missing: none in force", self.path)
                 self._value, self.error = self._empty, f"{self.path} is missing"
+                self.version += 1
                 return self._value
             try:
                 self._value = self._parse(self.path.read_text(encoding="utf-8"))
+                self.version += 1
                 self.error = None
                 log.debug("read %s", self.path)
             except (OSError, UnicodeDecodeError, ValueError) as exc:

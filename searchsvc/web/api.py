@@ -20,6 +20,7 @@ from searchsvc.web.openapi import DOC_ID_EXAMPLE, spec
 search_bp = Blueprint("search", __name__)
 events_bp = Blueprint("events", __name__)
 meta_bp = Blueprint("meta", __name__)
+GENERATION_HEADER = "X-Index-Generation"
 
 
 def index() -> SearchIndex:
@@ -30,10 +31,19 @@ def params() -> dict[str, list[str]]:
     return request.args.to_dict(flat=False)
 
 
+def answered(response: Response) -> Response:
+    """The response, saying which index generation answered (answers are cached per
+    generation: a client can tell a fresh answer from one of before a re-index)."""
+    generation = index().answered_generation()
+    if generation is not None:
+        response.headers[GENERATION_HEADER] = str(generation)
+    return response
+
+
 @search_bp.get("/search")
 def search() -> Response:
     req = request_from_params(params(), current_app.config["SEARCHSVC"].search)
-    return jsonify(searched("api", req, index().search(req)).to_dict())
+    return answered(jsonify(searched("api", req, index().search_json(req))))
 
 
 @search_bp.get("/suggest")
@@ -45,8 +55,8 @@ def suggest() -> Response:
     if req.format == "opensearch":
         response = jsonify([req.q, [s["text"] for s in found]])
         response.mimetype = "application/x-suggestions+json"
-        return response
-    return jsonify({"query": req.q, "suggestions": found})
+        return answered(response)
+    return answered(jsonify({"query": req.q, "suggestions": found}))
 
 
 @events_bp.get("/events/<path:doc_id>/related")
@@ -55,7 +65,7 @@ def related(doc_id: str) -> Response:
     hits = index().related(doc_id, filters, limit)
     if hits is None:
         return error_response(404, f"no document with id {doc_id!r}")
-    return jsonify({"id": doc_id, "limit": limit, "hits": [h.to_dict() for h in hits]})
+    return answered(jsonify({"id": doc_id, "limit": limit, "hits": [h.to_dict() for h in hits]}))
 
 
 @events_bp.get("/events/<path:doc_id>")

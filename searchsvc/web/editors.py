@@ -60,8 +60,9 @@ def install(app: Flask, config: Config) -> None:
     def _record(response: Response) -> Response:
         searched = g.get("searched")
         if searched is not None and response.status_code == 200:
-            source, req, result = searched
-            store.record(SearchRecord.of(source, req, result.total, result.took_ms))
+            store.record(
+                SearchRecord.of(searched.source, searched.req, searched.total, searched.took_ms)
+            )
         return response
 
 

@@ -195,9 +195,8 @@ def install(app: Flask, config: Config) -> Metrics:
             metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
         searched = g.get("searched")
         if searched is not None:
-            source, _req, result = searched
-            metrics.searches.labels(source).inc()
-            if result.partial:
+            metrics.searches.labels(searched.source).inc()
+            if searched.partial:
                 metrics.partial.inc()
         return response
 
