@@ -220,3 +220,16 @@ def test_no_answer_outlives_its_generation_under_load(tmp_path: Path):
     ]
     assert not wrong, wrong[:5]
     assert len({g for g, *_ in seen}) == len(expected)  # every generation answered
+
+
+def test_a_cached_answer_echoes_each_request_s_own_query(sample_index):
+    client = sample_client(sample_index)
+    sent = ['"armed forces" Mali', '  "armed   forces"  Mali ', '"armed forces"\tMali']
+    answers = [client.get("/search", query_string={"q": q}) for q in sent]
+    assert cache_stats(client)["hits"] == 2  # one request, three spellings
+    bodies = [a.get_json() for a in answers]
+    for q, body, answer in zip(sent, bodies, answers, strict=True):
+        assert body["query"] == q.strip()
+        assert isinstance(body["took_ms"], float)
+        assert answer.data.endswith(b"}\n") and answer.mimetype == "application/json"
+    assert dict(bodies[0], took_ms=0, query="") == dict(bodies[1], took_ms=0, query="")

@@ -84,11 +84,11 @@ def test_binds_to_localhost_unless_told_otherwise():
 
 def test_an_unexpected_error_tells_nothing_internal(sample_index, monkeypatch):
     # Fault injection: a bug deep in the search layer, with a path in its message.
-    def broken(self, req):
+    def broken(self, req, *_args):
         raise RuntimeError(f"boom in {sample_index}/secret/path (whoosh 2.7.4)")
 
     monkeypatch.setattr(SearchIndex, "search", broken)
-    monkeypatch.setattr(SearchIndex, "search_json", broken)  # what /search calls
+    monkeypatch.setattr(SearchIndex, "search_text", broken)  # what /search calls
     r = sample_client(sample_index).get("/search?q=x")
     assert r.status_code == 500
     assert r.get_json() == {

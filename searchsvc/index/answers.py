@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from searchsvc.index.schema import label_key
 from searchsvc.model import label
-from searchsvc.query import Filters, SearchRequest
+from searchsvc.query import Filters, SearchRequest, SearchResult
 
 T = TypeVar("T")
 
@@ -87,6 +88,32 @@ class AnswerCache:
                 "max_entries": self.entries,
                 "generation": self._newest,
             }
+
+
+# Stand-ins for the two values of a search's JSON that are each request's own: no document
+# can hold them (a new random part each process).
+_NONCE = uuid.uuid4().hex
+_QUERY, _TOOK = f"\ue000query-{_NONCE}", f"\ue000took-{_NONCE}"
+
+
+@dataclasses.dataclass
+class CachedSearch:
+    """A search's answer as cached: the result, and its JSON text but for the query (as
+    each request sends it) and the time (each request's), once asked for."""
+
+    result: SearchResult
+    pieces: tuple[str, str, str] | None = None  # the text before, between and after them
+
+    def text(self, query: str, took_ms: float, dumps: Callable[[Any], str]) -> str:
+        """The JSON text of the result, `query` and `took_ms` in it, as `dumps` spells it."""
+        if self.pieces is None:  # two threads may both: the same pieces
+            data = self.result.to_dict()
+            data["query"], data["took_ms"] = _QUERY, _TOOK
+            head, rest = dumps(data).split(dumps(_QUERY))
+            middle, tail = rest.split(dumps(_TOOK))
+            self.pieces = (head, middle, tail)
+        head, middle, tail = self.pieces
+        return f"{head}{dumps(query)}{middle}{dumps(took_ms)}{tail}"
 
 
 def filters_key(filters: Filters) -> Hashable:

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from whoosh import query as wq
 from searchsvc.config import Config
 from searchsvc.index import related as _related
 from searchsvc.index import state
-from searchsvc.index.answers import AnswerCache, related_key, search_key, suggest_key
+from searchsvc.index.answers import (
+    AnswerCache,
+    CachedSearch,
+    related_key,
+    search_key,
+    suggest_key,
+)
 from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_words
 from searchsvc.index.follow import read_state as read_follow_state
 from searchsvc.index.live import IndexUnavailable, LiveIndex
@@ -99,18 +106,19 @@ class SearchIndex(LiveIndex, QueryCompiler):
         found = self._search_answer(req, t0).result
         return dataclasses.replace(found, query=req.q, took_ms=_ms_since(t0))
 
-    def search_json(self, req: SearchRequest) -> dict[str, Any]:
-        """`search(req).to_dict()`, for the HTTP layer. The JSON form is kept with the
-        cached answer: building it again was most of the time of a cache hit."""
+    def search_text(
+        self, req: SearchRequest, dumps: Callable[[Any], str]
+    ) -> tuple[str, SearchResult]:
+        """`dumps(search(req).to_dict())`, for the HTTP layer, and the result it spells.
+        The text is kept with the cached answer but for the query and the time: spelling
+        the JSON again was most of the time of a cache hit over HTTP."""
         t0 = time.perf_counter()
         answer = self._search_answer(req, t0)
-        if answer.json is None:
-            answer.json = answer.result.to_dict()  # two threads may both: the same dict
-        out = dict(answer.json)  # the same order of keys, two values this request's
-        out["query"], out["took_ms"] = req.q, _ms_since(t0)
-        return out
+        took_ms = _ms_since(t0)
+        text = answer.text(req.q, took_ms, dumps)
+        return text, dataclasses.replace(answer.result, query=req.q, took_ms=took_ms)
 
-    def _search_answer(self, req: SearchRequest, t0: float) -> _Answer:
+    def _search_answer(self, req: SearchRequest, t0: float) -> CachedSearch:
         searcher = self.searcher()
         # The synonyms and pins in force change answers without a new generation: their
         # versions are part of the key (an edited file is read again here, before them).
@@ -119,7 +127,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
         return self._cached(
             _generation(searcher),
             (search_key(req), self.synonyms.version, self.pins.version),
-            lambda: _Answer(self._search(searcher, req, t0)),
+            lambda: CachedSearch(self._search(searcher, req, t0)),
             keep=lambda answer: not answer.result.partial,  # cut by time: not the answer
         )
 
@@ -425,14 +433,6 @@ def _histogram(tables: Any, found: np.ndarray, interval: str | None) -> Histogra
         buckets=[{"key": key, "count": count} for key, count in buckets],
         undated=undated,
     )
-
-
-@dataclasses.dataclass
-class _Answer:
-    """A search's answer as cached: the result, and its JSON form once asked for."""
-
-    result: SearchResult
-    json: dict[str, Any] | None = None
 
 
 def _ms_since(t0: float) -> float:

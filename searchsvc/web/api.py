@@ -43,7 +43,14 @@ def answered(response: Response) -> Response:
 @search_bp.get("/search")
 def search() -> Response:
     req = request_from_params(params(), current_app.config["SEARCHSVC"].search)
-    return answered(jsonify(searched("api", req, index().search_json(req))))
+    text, result = index().search_text(req, _compact)
+    searched("api", req, result)
+    return answered(current_app.response_class(f"{text}\n", mimetype="application/json"))
+
+
+def _compact(data: Any) -> str:
+    """JSON as `jsonify` spells it (the app's settings, compact)."""
+    return current_app.json.dumps(data, separators=(",", ":"))  # type: ignore[no-any-return]
 
 
 @search_bp.get("/suggest")

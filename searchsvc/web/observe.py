@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple
 
 from flask import g
 
 from searchsvc.query import SearchRequest, SearchResult
-
-R = TypeVar("R", SearchResult, dict[str, Any])
 
 
 class Searched(NamedTuple):
@@ -19,12 +17,7 @@ class Searched(NamedTuple):
     partial: bool
 
 
-def searched(source: str, req: SearchRequest, result: R) -> R:
-    """Note the search this request answered, as a result or its JSON form (`source`:
-    "api" or "page"); returns `result`."""
-    if isinstance(result, SearchResult):
-        total, took_ms, partial = result.total, result.took_ms, result.partial
-    else:
-        total, took_ms, partial = result["total"], result["took_ms"], bool(result.get("partial"))
-    g.searched = Searched(source, req, total, took_ms, partial)
+def searched(source: str, req: SearchRequest, result: SearchResult) -> SearchResult:
+    """Note the search this request answered (`source`: "api" or "page"); returns `result`."""
+    g.searched = Searched(source, req, result.total, result.took_ms, result.partial)
     return result
