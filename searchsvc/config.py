@@ -78,7 +78,7 @@ class SearchConfig:
     recency_half_life_days: int = 0
     synonyms: Path | None = None
     pins: Path | None = None
-    cache_entries: int = 1000
+    cache_entries: int = 5000
 
 
 @dataclass(frozen=True)

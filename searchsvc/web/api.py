@@ -14,7 +14,7 @@ from searchsvc.query import (
     suggest_from_params,
 )
 from searchsvc.web.errors import error_response
-from searchsvc.web.observe import searched
+from searchsvc.web.observe import note
 from searchsvc.web.openapi import DOC_ID_EXAMPLE, spec
 
 search_bp = Blueprint("search", __name__)
@@ -43,9 +43,9 @@ def answered(response: Response) -> Response:
 @search_bp.get("/search")
 def search() -> Response:
     req = request_from_params(params(), current_app.config["SEARCHSVC"].search)
-    text, result = index().search_text(req, _compact)
-    searched("api", req, result)
-    return answered(current_app.response_class(f"{text}\n", mimetype="application/json"))
+    found = index().search_text(req, _compact)
+    note("api", req, found.total, found.took_ms, found.partial)
+    return answered(current_app.response_class(found.text + b"\n", mimetype="application/json"))
 
 
 def _compact(data: Any) -> str:

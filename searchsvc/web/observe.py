@@ -17,7 +17,12 @@ class Searched(NamedTuple):
     partial: bool
 
 
+def note(source: str, req: SearchRequest, total: int, took_ms: float, partial: bool) -> None:
+    """Note the search this request answered (`source`: "api" or "page")."""
+    g.searched = Searched(source, req, total, took_ms, partial)
+
+
 def searched(source: str, req: SearchRequest, result: SearchResult) -> SearchResult:
-    """Note the search this request answered (`source`: "api" or "page"); returns `result`."""
-    g.searched = Searched(source, req, result.total, result.took_ms, result.partial)
+    """`note` the search `result` answers; returns it."""
+    note(source, req, result.total, result.took_ms, result.partial)
     return result
