@@ -84,7 +84,15 @@ def read_tree(root: Path) -> Iterator[tuple[str, str, str]]:
 
 
 def dir_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+    """The bytes of the files under `path`, but searchsvc's search analytics (a record of
+    the searches served, kept in the index directory by default: not the index)."""
+    if not path.is_dir():
+        return 0
+    return sum(
+        p.stat().st_size
+        for p in path.rglob("*")
+        if p.is_file() and not p.name.startswith("searchsvc-analytics.sqlite")
+    )
 
 
 # --- the peers --------------------------------------------------------------------------
