@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -25,7 +22,6 @@ from whoosh import query as wq
 
 from searchsvc.config import Config
 from searchsvc.index import related as _related
-from searchsvc.index import state
 from searchsvc.index.answers import (
     AnswerCache,
     CachedText,
@@ -35,7 +31,6 @@ from searchsvc.index.answers import (
     suggest_key,
 )
 from searchsvc.index.compile import QueryCompiler, _check_expansions, _plain_words
-from searchsvc.index.follow import read_state as read_follow_state
 from searchsvc.index.live import IndexUnavailable, LiveIndex
 from searchsvc.index.matching import expanded, filter_mask, positive_leaves
 from searchsvc.index.pages import (
@@ -58,6 +53,7 @@ from searchsvc.index.schema import (
     stored_hit,
 )
 from searchsvc.index.snippets import highlight
+from searchsvc.index.status import IndexStatus, generation_of
 from searchsvc.index.watched import WatchedFile
 from searchsvc.model import LABELS
 from searchsvc.query import (
@@ -79,7 +75,7 @@ DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
 _UNTRIED = object()  # no spelling correction made yet
 
 
-class SearchIndex(LiveIndex, QueryCompiler):
+class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
     """The search side of the index, for the web app and the command line."""
 
     def __init__(self, config: Config) -> None:
@@ -125,7 +121,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
         self.synonyms.get()
         self.pins.get()
         return self._cached(  # type: ignore[no-any-return]
-            _generation(searcher),
+            generation_of(searcher),
             (form, search_key(req), self.synonyms.version, self.pins.version),
             lambda: keep_as(self._search(searcher, req, t0)),
             keep=lambda answer: not answer.partial,  # cut by time: not the answer
@@ -336,62 +332,7 @@ class SearchIndex(LiveIndex, QueryCompiler):
                 searcher, tables, stored_dict(stored), self.config.related, limit, allowed
             )
 
-        return self._cached(_generation(searcher), related_key(doc_id, filters, limit), compute)
-
-    def health(self) -> dict[str, Any]:
-        searcher = self.searcher()
-        if not os.access(self.index_dir, os.W_OK):
-            # Searches go on from the index there is; new content cannot get in.
-            raise IndexUnavailable("the index directory is read-only: index runs cannot update it")
-        self.check_follow(_generation(searcher))
-        return {
-            "status": "ok",
-            "documents": searcher.doc_count(),
-            "generation": _generation(searcher),
-        }
-
-    def check_follow(self, generation: int) -> None:
-        """A query host that cannot keep up with its source is taken out of rotation (a
-        source that cannot be reached does not count: its last generation is served)."""
-        source = self.config.follow.source
-        followed = read_follow_state(self.index_dir) if source else None
-        if followed is None:
-            return
-        behind = followed.source_generation - generation
-        if behind > self.config.follow.max_behind:
-            why = followed.error or "copies are under way"
-            raise IndexUnavailable(f"{behind} generations behind {source}: {why}")
-
-    def stats(self) -> dict[str, Any]:
-        searcher = self.searcher()
-        runs = state.read(self.index_dir)
-        return {
-            "documents": searcher.doc_count(),
-            "by_kind": {k: searcher.doc_frequency("kind", k) for k in ("event", "source")},
-            "generation": _generation(searcher),
-            "index_bytes": _dir_size(self.index_dir),
-            "runs": runs.get("runs", 0),
-            "last_run": runs.get("last_run"),
-            "running": runs.get("running"),
-            "next_run": runs.get("next_run"),
-            **({"follow": asdict(f)} if (f := read_follow_state(self.index_dir)) else {}),
-            "watch": _watch(runs.get("watch")),
-            **self._files_report(searcher),
-            "cache": self.answers.stats(),
-        }
-
-    def _files_report(self, searcher: Any) -> dict[str, Any]:
-        """What the synonyms and pins files hold, the pins' unknown ids, and why the
-        last read of either failed (the last good version is in force)."""
-        synonyms, pins = self.synonyms.get(), self.pins.get()
-        return {
-            "synonyms": {"entries": len(synonyms.table), "error": self.synonyms.error},
-            "pins": {
-                "queries": len(pins.by_query),
-                "unknown_ids": self.pins_report.check(pins, searcher) if pins.by_query else [],
-                "error": self.pins.error,
-            },
-        }
+        return self._cached(generation_of(searcher), related_key(doc_id, filters, limit), compute)
 
 
 def _dated(tables: Any, found: np.ndarray, sort: str) -> Any:
@@ -415,13 +356,6 @@ def see_all(req: SearchRequest, story: str) -> str:
     if req.sort != "relevance":
         pairs.append(("sort", req.sort))
     return urlencode(pairs)
-
-
-def _watch(record: Any) -> dict[str, Any]:
-    """The file watcher as /stats shows it: whether it runs, since when, its last burst."""
-    record = record if isinstance(record, dict) else {}
-    keys = ("since", "last_fired", "last_paths", "last_status")
-    return {"running": bool(record.get("running")), **{k: record.get(k) for k in keys}}
 
 
 def _histogram(tables: Any, found: np.ndarray, interval: str | None) -> Histogram | None:
@@ -455,19 +389,3 @@ def _terms_by_field(leaves: list[Any], reader: Any) -> dict[str, set[str]]:
                 word = text.decode("utf-8") if isinstance(text, bytes) else text
                 out.setdefault(field, set()).add(word)
     return out
-
-
-def _generation(searcher: Any) -> int:
-    return searcher.reader().generation()
-
-
-def _dir_size(path: Path) -> int:
-    """Bytes of the index and the files kept beside it (the manifest is a folder)."""
-    total = 0
-    try:
-        for p in path.rglob("*"):
-            if p.is_file():
-                total += p.stat().st_size
-    except OSError:
-        pass
-    return total
