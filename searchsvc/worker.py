@@ -20,6 +20,11 @@ This worker is gunicorn's gthread worker with two changes:
 
 A request body is still read by the thread (bodies are small here and the API reads none
 but the admin's); floods of connections need a proxy in front (README, Reliability).
+
+Its responses (`WholeResponse`) send the head with the first part of the body, in one
+write: gunicorn writes them apart, and a worker killed between the two writes left a
+client behind a proxy, which had passed the head on, with a truncated answer no retry could
+mend (`tests/test_haproxy.py` saw it about once in six SIGKILLs).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import time
 from functools import partial
 from typing import Any
 
+from gunicorn.http import wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
 HEAD_END = (b"\r\n\r\n", b"\n\n")
@@ -52,6 +58,58 @@ def _timeout_answer() -> bytes:
     ).encode() + body
 
 
+class WholeResponse(wsgi.Response):  # type: ignore[misc]
+    """gunicorn's response, its head held back until the first body bytes (or the end)
+    and sent with them in one write."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head = b""
+
+    def send_headers(self) -> None:
+        if self.headers_sent:
+            return
+        sock, self.sock = self.sock, _Held()
+        try:
+            super().send_headers()  # writes the head into _Held
+        finally:
+            self._head, self.sock = b"".join(self.sock.parts), sock
+
+    def _emit_body(self, data: bytes) -> None:
+        if not self._head:
+            super()._emit_body(data)
+            return
+        if self.chunked:
+            data = b"%X\r\n%s\r\n" % (len(data), data)
+        head, self._head = self._head, b""
+        self.sock.sendall(head + data)
+
+    def _send_head(self) -> None:
+        head, self._head = self._head, b""
+        if head:
+            self.sock.sendall(head)
+
+    def sendfile(self, respiter: Any) -> bool:
+        self.send_headers()
+        self._send_head()  # a file goes out by sendfile(2), after the head
+        return bool(super().sendfile(respiter))
+
+    def close(self) -> None:
+        self.send_headers()
+        self._send_head()  # no body, or an empty one
+        super().close()
+
+
+class _Held:
+    """Where `WholeResponse.send_headers` writes the head, to be sent later."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.parts.append(bytes(data))
+
+
 class HeadFirstWorker(ThreadWorker):  # type: ignore[misc]
     """A gthread worker that reads request heads in its selector and accepts connections
     only while a thread is free (see the module's docstring)."""
@@ -64,6 +122,10 @@ class HeadFirstWorker(ThreadWorker):  # type: ignore[misc]
             self.cfg.limit_request_field_size + 2
         )
         self.timeout_answer = _timeout_answer()
+
+    def init_process(self) -> None:
+        wsgi.Response = WholeResponse  # what wsgi.create makes, in this worker's process
+        super().init_process()
 
     # A new connection (or a kept-alive one with a new request): read its head first.
     def enqueue_req(self, conn: Any) -> None:

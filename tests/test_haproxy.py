@@ -75,6 +75,7 @@ def test_a_query_host_killed_under_load_costs_no_request(tree: Path, tmp_path: P
         ["haproxy", "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
     )
     results: list[int] = []
+    errors: list[str] = []
     stop = threading.Event()
 
     def readers() -> None:
@@ -85,8 +86,9 @@ def test_a_query_host_killed_under_load_costs_no_request(tree: Path, tmp_path: P
                     f"http://127.0.0.1:{lb_port}/search", params={"q": "Douentza"}, timeout=10
                 )
                 results.append(r.status_code)
-            except requests.RequestException:
+            except requests.RequestException as exc:
                 results.append(0)
+                errors.append(repr(exc))
 
     try:
         for host in hosts:
@@ -118,4 +120,4 @@ def test_a_query_host_killed_under_load_costs_no_request(tree: Path, tmp_path: P
             host.stop()
     failed = [s for s in results if s != 200]
     assert len(results) > 100
-    assert failed == [], f"{len(failed)} of {len(results)} requests failed: {set(failed)}"
+    assert failed == [], f"{len(failed)} of {len(results)} requests failed: {set(failed)} {errors}"
