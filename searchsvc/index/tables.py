@@ -11,7 +11,9 @@ of Python strings took hundreds.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import dataclasses
 import datetime as dt
 import heapq
 import threading
@@ -82,6 +84,44 @@ class Head:
     terms: tuple[tuple[str, ...], ...]
 
 
+class _SegmentCache:
+    """What requests read of one segment, kept as long as the segment: its files do not
+    change (deletions are the generation's), so a new generation starts with the postings
+    and heads its kept segments had. Each new generation used to start empty: under live
+    edits (a generation every second or two) every popular query read its postings from
+    Whoosh again, which doubled the CPU a request took (bench/live_bench.py)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached = 0
+        self.heads: dict[int, Head] = {}  # by the segment's own document number
+
+    def postings(self, segreader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's postings in the segment, deleted documents included (the most recently
+        used kept, POSTINGS_CACHED postings in all)."""
+        key = (field, text)
+        with self._lock:
+            found = self._postings.get(key)
+            if found is not None:
+                self._postings.move_to_end(key)
+                return found
+        found = postings(segreader, field, text)
+        with self._lock:
+            if key not in self._postings:
+                self._postings[key] = found
+                self._cached += len(found[0])
+            while self._cached > POSTINGS_CACHED and len(self._postings) > 1:
+                _, (old, _) = self._postings.popitem(last=False)
+                self._cached -= len(old)
+        return found
+
+    def keep_head(self, docnum: int, head: Head) -> None:
+        if len(self.heads) >= HEADS_CACHED:
+            self.heads.clear()  # rare; a plain reset keeps the memory bounded
+        self.heads[docnum] = head
+
+
 @dataclass
 class _Segment:
     labels: dict[str, Labels]  # every label (model.LABELS), by name
@@ -91,6 +131,7 @@ class _Segment:
     ids: list[str]  # sorted
     id_docs: np.ndarray  # the document of each id
     lengths: dict[str, np.ndarray]  # each scored field's length, as Whoosh's scorer sees it
+    cache: _SegmentCache = dataclasses.field(default_factory=_SegmentCache)
 
 
 def _labels(reader: Any, field: str, n: int) -> Labels:
@@ -160,6 +201,7 @@ class Tables:
                 cache[seg_id] = _read_segment(segreader)
             parts.append(cache[seg_id])
             offsets.append(offset)
+        self._parts, self._offsets = parts, offsets
         n = reader.doc_count_all()
         self.size = n
         self.live = np.ones(n, dtype=bool)
@@ -292,8 +334,9 @@ class Tables:
                 self._terms.move_to_end(key)
                 return found
         ids, weights = [], []
-        for segreader, offset in searcher.reader().leaf_readers():
-            seg_ids, seg_weights = postings(segreader, field, text)
+        leaves = searcher.reader().leaf_readers()
+        for part, (segreader, offset) in zip(self._parts, leaves, strict=True):
+            seg_ids, seg_weights = part.cache.postings(segreader, field, text)
             ids.append(seg_ids + offset)
             weights.append(seg_weights)
         all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
@@ -328,10 +371,15 @@ class Tables:
         kept: re-ranking reads the same hits of popular queries again and again)."""
         found = self._heads.get(docnum)
         if found is None:
-            data = stored_dict(searcher.stored_fields(docnum))
-            texts = (data.get("title") or "", data.get("summary") or "")
-            terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
-            found = Head(texts, terms)
+            k = bisect.bisect_right(self._offsets, docnum) - 1
+            segment, local = self._parts[k].cache, docnum - self._offsets[k]
+            found = segment.heads.get(local)
+            if found is None:
+                data = stored_dict(searcher.stored_fields(docnum))
+                texts = (data.get("title") or "", data.get("summary") or "")
+                terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
+                found = Head(texts, terms)
+                segment.keep_head(local, found)
             if len(self._heads) >= HEADS_CACHED:
                 self._heads.clear()  # rare; a plain reset keeps the memory bounded
             self._heads[docnum] = found
