@@ -15,7 +15,6 @@ import bisect
 import contextlib
 import dataclasses
 import datetime as dt
-import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -43,6 +42,7 @@ KINDS = ("", "event", "source")  # kind codes: 0 unknown
 POSTINGS_CACHED = 3_000_000  # postings kept in the cache of posting lists
 HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders
 HEADS_CACHED = 20_000  # titles and summaries kept per generation, for re-ranking (~1 KB each)
+EPOCH = dt.date(1970, 1, 1).toordinal()  # day 0 of numpy's datetime64
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 # Fields whose lengths BM25F reads: the text, and the labels that are lists (scorable).
 SCORED_FIELDS = (*TEXT_FIELDS, *(lb.name for lb in LABELS if lb.multi))
@@ -128,7 +128,7 @@ class _Segment:
     places: Labels  # the `places` field: each location's kind and coordinates (geo.py)
     days: np.ndarray  # int32 day numbers, 0 when undated
     kinds: np.ndarray  # int8 codes of KINDS
-    ids: list[str]  # sorted
+    ids: np.ndarray  # sorted, as UTF-8 bytes (which sort as the strings do)
     id_docs: np.ndarray  # the document of each id
     lengths: dict[str, np.ndarray]  # each scored field's length, as Whoosh's scorer sees it
     cache: _SegmentCache = dataclasses.field(default_factory=_SegmentCache)
@@ -163,12 +163,13 @@ def _read_segment(reader: Any) -> _Segment:
     for code, kind in enumerate(KINDS[1:], 1):
         kinds[posting_ids(reader, "kind", kind)] = code
     ids, id_docs = ids_in_order(reader, "id")
+    id_bytes = np.array([i.encode("utf-8") for i in ids], dtype=bytes) if ids else np.zeros(0, "S1")
     return _Segment(
         {lb.name: _labels(reader, lb.name, n) for lb in LABELS},
         _labels(reader, "places", n),
         days,
         kinds,
-        ids,
+        id_bytes,
         id_docs,
         {field: field_lengths(reader, field) for field in SCORED_FIELDS},
     )
@@ -221,7 +222,8 @@ class Tables:
         self.periods = period_codes(self.days)
         self.years = np.zeros(n, dtype=np.int16)
         dated = np.flatnonzero(self.days)
-        self.years[dated] = [dt.date.fromordinal(d).year for d in self.days[dated].tolist()]
+        since_1970 = (self.days[dated].astype(np.int64) - EPOCH).astype("datetime64[D]")
+        self.years[dated] = since_1970.astype("datetime64[Y]").astype(np.int64) + 1970
         self._orders = self._date_orders(parts, offsets)
         self._names: dict[tuple[str, str], str] = {}
         self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
@@ -235,14 +237,14 @@ class Tables:
     def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
         last in both), then by id."""
-        by_id = heapq.merge(
-            *[
-                zip(p.ids, (p.id_docs + off).tolist(), strict=True)
-                for p, off in zip(parts, offsets, strict=True)
-            ]
-        )
+        # In arrays: a merge of the segments' sorted ids in Python was most of the time a
+        # new generation's tables took (at each live edit, in every worker).
         id_rank = np.zeros(self.size, dtype=np.int64)
-        id_rank[[d for _, d in by_id]] = np.arange(self.size)
+        if parts:
+            ids = np.concatenate([p.ids for p in parts])
+            docs = np.concatenate([p.id_docs + off for p, off in zip(parts, offsets, strict=True)])
+            # Stable: equal ids (an old and a new version) in document order, as before.
+            id_rank[docs[np.argsort(ids, kind="stable")]] = np.arange(len(ids))
         undated = self.days == 0
         newest = np.where(undated, UNDATED, -self.days.astype(np.int64))
         oldest = np.where(undated, UNDATED, self.days.astype(np.int64))
