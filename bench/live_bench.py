@@ -224,6 +224,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 file_lat.append(until_found(port, w, doc_id, t0))
                 time.sleep(rng.uniform(0.1, 0.5))
+            pushes_began = time.time()
             for n in range(args.edits, 2 * args.edits):
                 w = word(n)
                 doc_id = f"news/2099/02/{n % 28 + 1:02}/push-{w}.md"
@@ -247,6 +248,11 @@ def main() -> None:
     flat = [r for share in results for r in share]
     base = [r[1] * 1000 for r in flat if began + 2 <= r[0] < edits_began] or [0.0]
     during = [r[1] * 1000 for r in flat if edits_began <= r[0] <= edits_ended] or [0.0]
+    phases = {
+        "file edits": [r[1] * 1000 for r in flat if edits_began <= r[0] < pushes_began] or [0.0],
+        "pushes": [r[1] * 1000 for r in flat if pushes_began <= r[0] <= edits_ended] or [0.0],
+    }
+    spans = {"file edits": pushes_began - edits_began, "pushes": edits_ended - pushes_began}
     errors = sum(1 for r in flat if r[2] == 0 or r[2] >= 500)
     span = edits_ended - edits_began
 
@@ -278,6 +284,15 @@ def main() -> None:
             f"{statistics.median(during):.1f} / {percentile(during, 99):.1f}",
             "p99 < 200",
         ),
+        *[
+            (
+                f"  of which during the {name}",
+                f"{len(values) / spans[name]:.0f}, "
+                f"{statistics.median(values):.1f} / {percentile(values, 99):.1f}",
+                "",
+            )
+            for name, values in phases.items()
+        ],
         ("errors (5xx or failed)", str(errors), "0"),
     ]
     print(table(rows))
