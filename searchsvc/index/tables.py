@@ -404,9 +404,11 @@ class Tables:
 
 class TableCache:
     """Tables by generation, sharing segment tables between generations; thread-safe.
-    Two generations are kept: while a new one is prepared, requests use the previous."""
+    Three generations are kept: while a new one is prepared, requests use the previous,
+    and a request thread moves on only to the newest generation once it is prepared, so
+    under a stream of commits it may still read one two generations old."""
 
-    KEPT = 2
+    KEPT = 3
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -430,7 +432,12 @@ class TableCache:
             if tables is built:
                 leaves = searcher.reader().leaf_readers()
                 self._live[gen] = {r.segment().segment_id() for r, _ in leaves}
-                for old in sorted(self._tables)[: -self.KEPT]:
+                # The oldest others go, never the one just built: with two kept, a request
+                # on a generation dropped meanwhile built its tables, which went again at
+                # once, and again at its next call (bench/live_bench.py: as many builds on
+                # the request path as in the preparing thread).
+                others = sorted(g for g in self._tables if g != gen)
+                for old in others[: max(0, len(self._tables) - self.KEPT)]:
                     del self._tables[old], self._live[old]
                 live = set().union(*self._live.values())
                 segments.update(self._segments)
