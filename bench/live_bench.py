@@ -93,6 +93,47 @@ def push(port: int, doc_id: str, text: str) -> int:
         conn.close()
 
 
+def _proc_times(pid: int) -> tuple[float, float, int]:
+    """(own CPU s, CPU s of its reaped children, parent pid) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        fields = f.read().rsplit(b")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / tick
+    children = (int(fields[13]) + int(fields[14])) / tick
+    return own, children, int(fields[1])
+
+
+def cpu_by_role(server: int) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes, by role: the web workers
+    (serving, and switching to each new generation), the processes they started (push
+    runs), the scheduler's process (the watcher) and the runs it started or forked. A
+    child's CPU counts once it has ended (and been waited for)."""
+    procs = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                procs[int(entry)] = _proc_times(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    roles = dict.fromkeys(
+        ("web workers", "runs started by web workers", "watcher", "runs started by watcher"),
+        0.0,
+    )
+    for pid, (own, children, ppid) in procs.items():
+        if ppid != server:
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        who = "watcher" if b"schedule" in cmd else "web workers"
+        roles[who] += own
+        roles["runs started by watcher" if who == "watcher" else "runs started by web workers"] += (
+            children
+        )
+    return roles
+
+
 def start(root: Path, index_dir: Path) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -158,7 +199,10 @@ def main() -> None:
         with _CTX.Pool(max(1, args.concurrency)) as pool:
             pending = pool.map_async(_client, shares)
             began = time.time()
-            time.sleep(args.baseline)
+            time.sleep(2)
+            cpu_base = cpu_by_role(server.pid)
+            time.sleep(args.baseline - 2)
+            cpu_before = cpu_by_role(server.pid)
             edits_began = time.time()
             for n in range(args.edits):
                 w = word(n)
@@ -180,6 +224,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 file_lat.append(until_found(port, w, doc_id, t0))
                 time.sleep(rng.uniform(0.1, 0.5))
+            pushes_began = time.time()
             for n in range(args.edits, 2 * args.edits):
                 w = word(n)
                 doc_id = f"news/2099/02/{n % 28 + 1:02}/push-{w}.md"
@@ -193,6 +238,7 @@ def main() -> None:
                 push_lat.append(until_found(port, w, doc_id, t0))
                 time.sleep(rng.uniform(0.1, 0.5))
             edits_ended = time.time()
+            cpu_after = cpu_by_role(server.pid)
             _STOP.set()
             results = pending.get()
     finally:
@@ -202,6 +248,11 @@ def main() -> None:
     flat = [r for share in results for r in share]
     base = [r[1] * 1000 for r in flat if began + 2 <= r[0] < edits_began] or [0.0]
     during = [r[1] * 1000 for r in flat if edits_began <= r[0] <= edits_ended] or [0.0]
+    phases = {
+        "file edits": [r[1] * 1000 for r in flat if edits_began <= r[0] < pushes_began] or [0.0],
+        "pushes": [r[1] * 1000 for r in flat if pushes_began <= r[0] <= edits_ended] or [0.0],
+    }
+    spans = {"file edits": pushes_began - edits_began, "pushes": edits_ended - pushes_began}
     errors = sum(1 for r in flat if r[2] == 0 or r[2] >= 500)
     span = edits_ended - edits_began
 
@@ -233,9 +284,25 @@ def main() -> None:
             f"{statistics.median(during):.1f} / {percentile(during, 99):.1f}",
             "p99 < 200",
         ),
+        *[
+            (
+                f"  of which during the {name}",
+                f"{len(values) / spans[name]:.0f}, "
+                f"{statistics.median(values):.1f} / {percentile(values, 99):.1f}",
+                "",
+            )
+            for name, values in phases.items()
+        ],
         ("errors (5xx or failed)", str(errors), "0"),
     ]
     print(table(rows))
+    cpu = [("server's CPU, cores (of 2)", "load alone", "during the edits")]
+    for role, seconds in cpu_after.items():
+        alone = (cpu_before[role] - cpu_base[role]) / (edits_began - began - 2)
+        used = (seconds - cpu_before[role]) / span
+        cpu.append((role, f"{alone:.2f}", f"{used:.2f}"))
+    print()
+    print(table(cpu))
     print(
         f"\nconcurrency {args.concurrency}; {args.edits} file edits then {args.edits} pushes "
         f"over {span:.0f} s; watch.debounce {config.watch.debounce:g} s"

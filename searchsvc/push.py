@@ -29,6 +29,7 @@ from searchsvc.config import Config
 from searchsvc.exits import EXIT_BUSY
 from searchsvc.model import Document, Skipped
 from searchsvc.parsing import classify, parse_bytes
+from searchsvc.watch_socket import ask
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,9 @@ def put(config: Config, doc_id: str, data: bytes) -> Pushed:
         if exc.errno == errno.ENAMETOOLONG:
             raise PushError(400, "the id is too long for the file system") from None
         log.error("cannot write %s: %s", path, exc)
-        raise PushError(503, "the document cannot be written; see the server log") from None
+        # The system's reason ("No space left on device", "Read-only file system") and
+        # no path: the client named the document, the log names the file.
+        raise PushError(503, f"the document cannot be written: {exc.strerror or exc}") from None
     status = _index(config, doc_id)
     return Pushed(status if status == 202 else 201 if created else 200, doc.to_dict())
 
@@ -127,7 +130,7 @@ def delete(config: Config, doc_id: str) -> Pushed:
         raise PushError(404, f"no document with id {doc_id!r}") from None
     except OSError as exc:
         log.error("cannot remove %s: %s", path, exc)
-        raise PushError(503, "the document cannot be removed; see the server log") from None
+        raise PushError(503, f"the document cannot be removed: {exc.strerror or exc}") from None
     _fsync_dir(path.parent)
     return Pushed(_index(config, doc_id), None)
 
@@ -149,15 +152,20 @@ def _write_atomic(path: Path, data: bytes) -> bool:
             now = time.time_ns()
             os.utime(f.fileno(), ns=(now, now))
             os.fsync(f.fileno())
-        created = False
         try:
             os.link(tmp, path)
-            created = True
         except FileExistsError:
-            pass
+            created = False
         except OSError:  # no hard links on this file system
             created = not path.exists()
-        os.replace(tmp, path)  # after a link: drops the temporary name, the file stays
+        else:
+            # Linked: the file is in place. Not a rename of the temporary name onto it:
+            # a rename between two links of one file does nothing, and left it behind.
+            with contextlib.suppress(OSError):  # else removed as stale, later
+                os.unlink(tmp)
+            _fsync_dir(path.parent)
+            return True
+        os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -191,7 +199,26 @@ def _fsync_dir(folder: Path) -> None:
 
 def _index(config: Config, doc_id: str) -> int:
     """Index `doc_id` now: 200 when done; 202 when another run held the index longer than
-    `admin.push_wait` (a run that waits for it is left to index the document)."""
+    `admin.push_wait` (a run that waits for it is left to index the document). The file
+    watcher runs it when there is one (watch_socket.py: one run, forked from a process that
+    has everything loaded, instead of a new process here and the watcher's run after it);
+    else a process of its own."""
+    watched = ask(config, [doc_id])
+    if watched is None:
+        return _index_alone(config, doc_id)
+    code = watched.get("code") if watched["taken"] else EXIT_BUSY
+    if code == 0:
+        return 200
+    if code == EXIT_BUSY:  # queued in the watcher: its next run waits for the index
+        log.info("pushed %s: the index is busy; the file watcher will index it", doc_id)
+        return 202
+    raise PushError(
+        503, f"the document was written but its index run failed (exit {code}); see /stats"
+    )
+
+
+def _index_alone(config: Config, doc_id: str) -> int:
+    """`_index` without a file watcher: an index run in a new process."""
     # Imported here: APScheduler is not needed to import this module.
     from searchsvc.reindex import request_run
     from searchsvc.scheduler import start_run, supervise

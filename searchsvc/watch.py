@@ -19,6 +19,10 @@ comes down to the paths it touches:
 
 Events can be dropped (an overflowing inotify queue, a watch limit): the scheduled run
 over the whole tree stays the safety net.
+
+A push (`PUT`/`DELETE /admin/documents/<id>`) asks the watcher to run over its path at once
+(`watch_socket.py`: no debounce, one run, the push's answer when it ends); the events of
+the push's own write then find the file as that run saw it and start nothing.
 """
 
 from __future__ import annotations
@@ -31,12 +35,14 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from searchsvc.config import Config
+from searchsvc.exits import EXIT_BUSY
 from searchsvc.index import state
 
 log = logging.getLogger(__name__)
@@ -46,6 +52,27 @@ MAX_PATHS = 1000  # more changed paths than this in one burst: a run over the wh
 # The events that change what a path holds; `opened` and `closed_no_write` do not, and a
 # folder's `modified` (an entry added or removed in it) comes with the entry's own event.
 _KINDS = {"created", "deleted", "modified", "moved", "closed"}
+PUSHED_SECONDS = 30.0  # how long the events of a push's own write are recognised
+PRELOAD_WAIT = 60.0  # seconds a first run waits for `preload` before it runs unforked
+
+
+@dataclass
+class _Waiter:
+    """A push waiting for the run over its paths (watch_socket.py)."""
+
+    lock_wait: float
+    taken: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    code: int | None = None
+
+
+def _signature(path: str) -> tuple[int, int, int] | None:
+    """What a file is now, as far as a run would see a change: None when it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 class _Handler(FileSystemEventHandler):  # type: ignore[misc]
@@ -69,6 +96,11 @@ class Watcher:
         self.config = config
         self.root = os.path.realpath(config.content.root)
         self._pending: dict[str, None] = {}  # ids, in the order first seen
+        self._waiters: list[_Waiter] = []  # pushes whose ids are pending
+        # Files as pushes left them (id -> signature, monotonic time): their own events.
+        self._pushed: dict[str, tuple[tuple[int, int, int] | None, float]] = {}
+        self._listener: Any = None
+        self._preloading: threading.Thread | None = None
         self._first = 0.0
         self._last = 0.0
         self._cond = threading.Condition()
@@ -96,6 +128,10 @@ class Watcher:
         if doc_id is None:
             return
         with self._cond:
+            pushed = self._pushed.get(doc_id)
+        if pushed is not None and pushed[0] == _signature(path):
+            return  # the file as a push left it, which a run was asked for already
+        with self._cond:
             now = time.monotonic()
             if not self._pending:
                 self._first = now
@@ -113,9 +149,20 @@ class Watcher:
         self._thread.start()
         state.record_watch(self.config.index.dir, running=True, since=time.time())
         log.info("watching %s for changes", self.root)
-        threading.Thread(target=preload, name="watch-preload", daemon=True).start()
+        self._preloading = threading.Thread(target=preload, name="watch-preload", daemon=True)
+        self._preloading.start()
+        from searchsvc.watch_socket import Listener
+
+        self._listener = Listener(self.config, self)
+        try:
+            self._listener.start()
+        except OSError as exc:  # pushes then index in processes of their own
+            log.warning("pushes cannot reach the watcher (%s): they index alone", exc)
+            self._listener = None
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         self._stop.set()
         with self._cond:
             self._cond.notify()
@@ -126,42 +173,109 @@ class Watcher:
             self._thread.join(timeout)
         state.record_watch(self.config.index.dir, running=False)
 
-    def _next_burst(self) -> list[str] | None:
-        """The paths of the next burst, once it is quiet (None when stopping)."""
+    def run_now(self, paths: list[str], lock_wait: float) -> dict[str, Any]:
+        """Index these ids (a push's) at once, without the debounce; wait for the run.
+        `{"taken": false}` when the watcher's run under way does not end within
+        `lock_wait` (it waits for a full rebuild's lock): the ids stay queued.
+        `{"taken": true, "code": status}` when their run ended; status EXIT_BUSY when it
+        could not have the index within `lock_wait` (the ids were queued again)."""
+        ids = [i for i in (self.id_of(os.path.join(self.root, p)) for p in paths) if i]
+        waiter = _Waiter(lock_wait)
+        with self._cond:
+            now = time.monotonic()
+            for old in [k for k, (_, t) in self._pushed.items() if now - t > PUSHED_SECONDS]:
+                del self._pushed[old]
+            if ids and not self._pending:
+                self._first = now
+            self._last = now
+            for doc_id in ids:
+                self._pushed[doc_id] = (_signature(os.path.join(self.root, doc_id)), now)
+                self._pending[doc_id] = None
+            self._waiters.append(waiter)
+            self._cond.notify()
+        if not waiter.taken.wait(lock_wait):
+            with self._cond:
+                if not waiter.taken.is_set():  # still queued: a later run takes the ids
+                    self._waiters.remove(waiter)
+                    return {"taken": False}
+        # Past index.run_timeout the run is killed: its end comes within that.
+        waiter.done.wait(self.config.index.run_timeout + lock_wait + 10)
+        return {"taken": True, "code": waiter.code if waiter.done.is_set() else -1}
+
+    def _next_burst(self) -> tuple[list[str], list[_Waiter]] | None:
+        """The paths of the next burst, once it is quiet or a push waits for it, and the
+        pushes it answers (None when stopping)."""
         w = self.config.watch
         with self._cond:
             while not self._stop.is_set():
-                if not self._pending:
+                if not self._pending and not self._waiters:
                     self._cond.wait(timeout=1.0)
                     continue
                 now = time.monotonic()
                 due = min(self._last + w.debounce, self._first + w.max_delay)
-                if now >= due:
-                    paths = list(self._pending)
+                if now >= due or self._waiters:
+                    paths, waiters = list(self._pending), self._waiters
                     self._pending.clear()
-                    return paths
+                    self._waiters = []
+                    for waiter in waiters:
+                        waiter.taken.set()
+                    return paths, waiters
                 self._cond.wait(timeout=due - now)
         return None
 
     def _loop(self) -> None:
-        while (paths := self._next_burst()) is not None:
+        while (burst := self._next_burst()) is not None:
+            paths, waiters = burst
+            code = -1
             try:
-                self._run(paths)
+                code = self._run(paths, waiters) if paths else 0
             except Exception:  # the watcher must outlive any one run
                 log.exception("index run over %d changed paths failed to start", len(paths))
+            finally:
+                for waiter in waiters:
+                    waiter.code = code
+                    waiter.done.set()
 
-    def _run(self, paths: list[str]) -> None:
+    def _run(self, paths: list[str], waiters: list[_Waiter]) -> int:
         index_dir = self.config.index.dir
         state.record_watch(index_dir, last_fired=time.time(), last_paths=len(paths))
         log.info("index run over %d changed path(s): %s", len(paths), ", ".join(paths[:5]))
         args = [a for p in paths for a in ("--path", p)] if len(paths) <= MAX_PATHS else []
-        code = run_forked(self.config, args)
+        # A push waits for the index only as long as it was told (then answers 202); a
+        # burst of file events as long as a run may take (it is never dropped).
+        lock_wait = min((w.lock_wait for w in waiters), default=None)
+        if self._forkable():
+            code = run_forked(self.config, args, lock_timeout=lock_wait)
+        else:
+            from searchsvc.scheduler import start_run, supervise
+
+            wait = self.config.index.run_timeout if lock_wait is None else lock_wait
+            code = supervise(start_run(self.config, *args, lock_timeout=wait, nice=0), self.config)
         state.record_watch(index_dir, last_status=code)
-        if code != 0:
+        if code == EXIT_BUSY and lock_wait is not None:
+            log.info("the index is busy: %d changed path(s) queued again", len(paths))
+            with self._cond:
+                now = time.monotonic()
+                if not self._pending:
+                    self._first = now
+                self._last = now
+                for p in paths:
+                    self._pending.setdefault(p, None)
+                self._cond.notify()
+        elif code != 0:
             log.error(
                 "index run over changed paths failed (exit %s); the scheduled run will catch up",
                 code,
             )
+        return code
+
+    def _forkable(self) -> bool:
+        """Whether this process can fork a run: not while `preload` imports in its thread
+        (a child forked then waits for ever for the module lock that thread held)."""
+        if self._preloading is None:
+            return True
+        self._preloading.join(PRELOAD_WAIT)
+        return not self._preloading.is_alive()
 
 
 def preload() -> None:
@@ -175,17 +289,19 @@ def preload() -> None:
     default_gazetteer()
 
 
-def run_forked(config: Config, args: list[str]) -> int:
+def run_forked(config: Config, args: list[str], lock_timeout: float | None = None) -> int:
     """`searchsvc index <args>` in a child forked from this process (what `preload` loaded
     is there already), as a subprocess would run it: its own session (killed whole past
     `index.run_timeout`), the same configuration, exit status, lock and state records;
-    waiting for the index lock as long as a run may take (a burst is never dropped for a
-    full rebuild), at normal priority (it is the latency readers see)."""
+    waiting for the index lock `lock_timeout` seconds, by default as long as a run may
+    take (a burst is never dropped for a full rebuild), at normal priority (it is the
+    latency readers see)."""
     from searchsvc.scheduler import index_command
 
     argv = index_command(config, *args)[3:]  # after `python -m searchsvc`
+    wait = config.index.run_timeout if lock_timeout is None else lock_timeout
     env = {
-        "SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{config.index.run_timeout:g}",
+        "SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{wait:g}",
         "SEARCHSVC_INDEX_NICE": "0",
     }
     child = _FORK.Process(target=_child, args=(argv, env), name="searchsvc-index", daemon=False)

@@ -10,11 +10,14 @@ import shutil
 import pytest
 import requests
 from conftest import Server, eventually, write
+from filelock import FileLock
 
 from searchsvc.config import SAMPLE_CONTENT as SEED_ROOT
 from searchsvc.index import state
 
 EVENT = "### [2013-03-01](/news/2013/03/01/index.md)\n\n# {title}\n\n{body}\n"
+TOKEN = "live-test-token"
+MD = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/markdown"}
 WAIT = 30  # seconds: a debounce, a child process, a run and a worker's switch, on a busy box
 
 
@@ -26,7 +29,12 @@ def live(tmp_path_factory):
     server = Server(
         root,
         base / "ix",
-        env={"SEARCHSVC_SCHEDULE_ENABLED": "0", "SEARCHSVC_WATCH_DEBOUNCE": "0.5"},
+        env={
+            "SEARCHSVC_SCHEDULE_ENABLED": "0",
+            "SEARCHSVC_WATCH_DEBOUNCE": "0.5",
+            "SEARCHSVC_ADMIN_TOKEN": TOKEN,
+            "SEARCHSVC_ADMIN_PUSH_WAIT": "1",
+        },
     ).wait_ready()
     eventually(lambda: stats(server)["watch"]["running"], WAIT)
     yield server, root
@@ -129,8 +137,70 @@ def test_a_moved_file_and_a_deleted_file_and_folder_are_followed(live):
     eventually(lambda: ids(server, "fossaish") == [], WAIT)
 
 
+def runs_naming(server: Server, doc_id: str) -> int:
+    """The watcher's runs whose paths (as its log names them) hold this id."""
+    lines = server.log.read_text().splitlines()
+    return sum(1 for line in lines if "index run over" in line and doc_id in line.split(": ")[-1])
+
+
+def test_a_push_is_indexed_by_the_watcher_in_one_run(live):
+    server, root = live
+    rel = "news/2013/03/07/pushed.md"
+    before = settled(server)["runs"]
+    for n, (title, status) in enumerate([("Gerenuk", 201), ("Gharial", 200)], 1):
+        r = requests.put(
+            f"{server.url}/admin/documents/{rel}",
+            data=EVENT.format(title=title, body=f"{title}ish."),
+            headers=MD,
+            timeout=60,
+        )
+        assert r.status_code == status and r.json()["title"] == title, r.text
+        eventually(lambda t=title: ids(server, f"{t}ish") == [rel], WAIT)
+        # A file written by hand after the push: once it is searchable, the file events of
+        # the push's own write (before it) have been seen too.
+        hand = f"news/2013/03/07/by-hand-{n}.md"
+        write(root, hand, EVENT.format(title="Genet", body=f"Genetish{n}."))
+        eventually(lambda h=hand, n=n: ids(server, f"genetish{n}") == [h], WAIT)
+        # One run per push (the watcher's, asked by the push), one for the hand's file.
+        assert settled(server)["runs"] == before + 2 * n
+        assert runs_naming(server, rel) == n
+    assert ids(server, "gerenukish") == []
+    # The push's temporary file is gone (a new file is linked into place, not renamed).
+    assert sorted(p.name for p in (root / "news/2013/03/07").iterdir()) == [
+        "by-hand-1.md",
+        "by-hand-2.md",
+        "pushed.md",
+    ]
+
+
+def test_a_push_while_a_run_holds_the_index_is_queued_in_the_watcher(live):
+    server, root = live
+    rel = "news/2013/03/08/while-busy.md"
+    with FileLock(str(root.parent / "ix" / "searchsvc.lock")).acquire(timeout=30):
+        r = requests.put(
+            f"{server.url}/admin/documents/{rel}",
+            data=EVENT.format(title="Hyrax", body="Hyraxish."),
+            headers=MD,
+            timeout=60,
+        )
+        assert r.status_code == 202 and r.json()["title"] == "Hyrax", r.text
+        assert (root / rel).is_file() and ids(server, "hyraxish") == []
+        # A second push meanwhile: the watcher's run that waits for the index has it too.
+        r = requests.delete(f"{server.url}/admin/documents/{rel}", headers=MD, timeout=60)
+        assert r.status_code == 202, r.text
+        r = requests.put(
+            f"{server.url}/admin/documents/{rel}",
+            data=EVENT.format(title="Hyrax", body="Hyraxish."),
+            headers=MD,
+            timeout=60,
+        )
+        assert r.status_code == 202, r.text
+    eventually(lambda: ids(server, "hyraxish") == [rel], WAIT)
+
+
 def test_the_watcher_stops_with_the_server(live):
     server, root = live  # the last test of the module: it stops the server
     assert stats(server)["watch"]["running"] is True
     server.stop()
     assert state.read(root.parent / "ix")["watch"]["running"] is False
+    assert not (root.parent / "ix" / "searchsvc-watch.sock").exists()

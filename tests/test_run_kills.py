@@ -12,16 +12,19 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import requests
-from conftest import Server, clean_env, config_for, eventually
+from conftest import Server, clean_env, config_for, eventually, write
 from filelock import FileLock
 from test_write_faults import answers, stray_files
 
-from searchsvc.index import index_busy, run_index, state
+from searchsvc.index import SearchIndex, index_busy, run_index, state
+from searchsvc.query import request_from_params
 from searchsvc.scheduler import run_once, start_run, supervise
+from searchsvc.watch import run_forked
 
 
 def children(pid: int) -> list[int]:
@@ -174,3 +177,40 @@ def test_kills_at_random_moments_lose_nothing_and_leave_nothing(sample_tree, tmp
     assert answers(root, ix) == expected
     assert stray_files(ix) == []
     assert folder_bytes(ix) <= 1.3 * folder_bytes(fresh), (seed, landed)
+
+
+def test_a_forked_run_past_its_time_limit_is_killed_and_recorded(sample_tree, tmp_path):
+    """The file watcher's runs are forked from its process (watch.run_forked): a hung one
+    is killed at `index.run_timeout` as a started one is, the failure recorded, the last
+    good index kept; the next run gets through."""
+    root, ix = sample_tree, tmp_path / "ix"
+    config = config_for(root, ix, **{"index.run_timeout": 3.0})
+    run_index(config, progress=False)
+    before = answers(root, ix)
+    rel = "news/2013/03/01/hung.md"
+    write(root, rel, "### [2013-03-01](/news/2013/03/01/index.md)\n\n# Hung\n\nHungarix.\n")
+    ours = os.getpid()
+    leaders = {p for p in children(ours) if os.getpgid(p) == p}  # other sessions of ours
+    codes: list[int] = []
+    run = threading.Thread(target=lambda: codes.append(run_forked(config, ["--path", rel])))
+    # The run waits for the lock held here, then is stopped (a hung NFS read, say).
+    with FileLock(str(ix / "searchsvc.lock")):
+        run.start()
+        found: list[int] = []
+
+        def forked() -> bool:
+            found[:] = [p for p in children(ours) if os.getpgid(p) == p and p not in leaders]
+            return bool(found)
+
+        eventually(forked, 10)
+        os.kill(found[0], signal.SIGSTOP)
+    run.join(30)
+    assert codes == [-signal.SIGKILL]
+    assert not group_alive(found[0]) and not index_busy(ix)
+    recorded = state.read(ix)
+    assert recorded["running"] is None and "run_timeout" in recorded["last_run"]["error"]
+    assert answers(root, ix) == before and stray_files(ix) == []
+
+    assert run_forked(config, ["--path", rel]) == 0
+    found_now = SearchIndex(config).search(request_from_params({"q": ["hungarix"]}, config.search))
+    assert [h.id for h in found_now.hits] == [rel]

@@ -5,7 +5,7 @@ generation once it is prepared.
 and moves to the newest committed generation at most `REFRESH_SECONDS` after a commit.
 A new generation's checksums and this process's caches of it (tables, vocabulary) are
 prepared off the request path; until they are ready, requests keep the generation they
-have.
+have. The vocabulary of completions follows at most every `VOCABULARY_SECONDS`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ from searchsvc.index.whoosh_compat import latest_generation, searcher_index
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
+# At most one vocabulary build per process per this many seconds, of the newest generation
+# then: a build is a quarter of a second of Python (dev corpus) that the worker's requests
+# wait for the GIL behind, and live edits make a generation every second or two
+# (bench/live_bench.py). Completions and corrections lag that much behind the search.
+VOCABULARY_SECONDS = 5.0
 
 
 class IndexUnavailable(RuntimeError):
@@ -49,6 +54,8 @@ class LiveIndex:
         self.tables = TableCache()
         self._checked: set[str] = set()  # segment files whose checksums were checked
         self.vocabulary = VocabularyCache(self.index_dir)
+        self._vocabulary_due = False  # a build is scheduled
+        self._vocabulary_began = -VOCABULARY_SECONDS  # monotonic time of the last build
 
     # --- opening and refreshing ----------------------------------------------------------
 
@@ -140,12 +147,36 @@ class LiveIndex:
                     # tied to document numbers, so the previous one serves meanwhile. Built
                     # before, it delayed every switch by a quarter of a second of Python
                     # (dev corpus), which is most of the wait for a one-file change.
-                    self.vocabulary.build(searcher)
+                    self._schedule_vocabulary()
                     gc.freeze()
         except Exception as exc:  # the switching request reports what is wrong
             log.warning("could not prepare the new index generation: %s", exc)
         with self._lock:
             self._ready_generation = max(self._ready_generation, gen)
+
+    def _schedule_vocabulary(self) -> None:
+        """Build the newest generation's vocabulary now, or `VOCABULARY_SECONDS` after the
+        last build began: generations that come faster share one build."""
+        with self._lock:
+            if self._vocabulary_due:
+                return  # the build scheduled takes the newest generation there is then
+            self._vocabulary_due = True
+            delay = self._vocabulary_began + VOCABULARY_SECONDS - time.monotonic()
+        timer = threading.Timer(max(0.0, delay), self._build_vocabulary)
+        timer.daemon = True
+        timer.start()
+
+    def _build_vocabulary(self) -> None:
+        with self._lock:
+            # A generation committed from here on schedules the next build.
+            self._vocabulary_due = False
+            self._vocabulary_began = time.monotonic()
+        try:
+            with self._index().searcher() as searcher:
+                self.vocabulary.build(searcher)
+            gc.freeze()
+        except Exception as exc:  # completions keep the vocabulary they have
+            log.warning("could not build the vocabulary of the new index generation: %s", exc)
 
     # --- caches ------------------------------------------------------------------------------
 

@@ -11,9 +11,10 @@ of Python strings took hundreds.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import dataclasses
 import datetime as dt
-import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,6 +42,7 @@ KINDS = ("", "event", "source")  # kind codes: 0 unknown
 POSTINGS_CACHED = 3_000_000  # postings kept in the cache of posting lists
 HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders
 HEADS_CACHED = 20_000  # titles and summaries kept per generation, for re-ranking (~1 KB each)
+EPOCH = dt.date(1970, 1, 1).toordinal()  # day 0 of numpy's datetime64
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 # Fields whose lengths BM25F reads: the text, and the labels that are lists (scorable).
 SCORED_FIELDS = (*TEXT_FIELDS, *(lb.name for lb in LABELS if lb.multi))
@@ -82,15 +84,54 @@ class Head:
     terms: tuple[tuple[str, ...], ...]
 
 
+class _SegmentCache:
+    """What requests read of one segment, kept as long as the segment: its files do not
+    change (deletions are the generation's), so a new generation starts with the postings
+    and heads its kept segments had. Each new generation used to start empty: under live
+    edits (a generation every second or two) every popular query read its postings from
+    Whoosh again, which doubled the CPU a request took (bench/live_bench.py)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached = 0
+        self.heads: dict[int, Head] = {}  # by the segment's own document number
+
+    def postings(self, segreader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's postings in the segment, deleted documents included (the most recently
+        used kept, POSTINGS_CACHED postings in all)."""
+        key = (field, text)
+        with self._lock:
+            found = self._postings.get(key)
+            if found is not None:
+                self._postings.move_to_end(key)
+                return found
+        found = postings(segreader, field, text)
+        with self._lock:
+            if key not in self._postings:
+                self._postings[key] = found
+                self._cached += len(found[0])
+            while self._cached > POSTINGS_CACHED and len(self._postings) > 1:
+                _, (old, _) = self._postings.popitem(last=False)
+                self._cached -= len(old)
+        return found
+
+    def keep_head(self, docnum: int, head: Head) -> None:
+        if len(self.heads) >= HEADS_CACHED:
+            self.heads.clear()  # rare; a plain reset keeps the memory bounded
+        self.heads[docnum] = head
+
+
 @dataclass
 class _Segment:
     labels: dict[str, Labels]  # every label (model.LABELS), by name
     places: Labels  # the `places` field: each location's kind and coordinates (geo.py)
     days: np.ndarray  # int32 day numbers, 0 when undated
     kinds: np.ndarray  # int8 codes of KINDS
-    ids: list[str]  # sorted
+    ids: np.ndarray  # sorted, as UTF-8 bytes (which sort as the strings do)
     id_docs: np.ndarray  # the document of each id
     lengths: dict[str, np.ndarray]  # each scored field's length, as Whoosh's scorer sees it
+    cache: _SegmentCache = dataclasses.field(default_factory=_SegmentCache)
 
 
 def _labels(reader: Any, field: str, n: int) -> Labels:
@@ -122,12 +163,13 @@ def _read_segment(reader: Any) -> _Segment:
     for code, kind in enumerate(KINDS[1:], 1):
         kinds[posting_ids(reader, "kind", kind)] = code
     ids, id_docs = ids_in_order(reader, "id")
+    id_bytes = np.array([i.encode("utf-8") for i in ids], dtype=bytes) if ids else np.zeros(0, "S1")
     return _Segment(
         {lb.name: _labels(reader, lb.name, n) for lb in LABELS},
         _labels(reader, "places", n),
         days,
         kinds,
-        ids,
+        id_bytes,
         id_docs,
         {field: field_lengths(reader, field) for field in SCORED_FIELDS},
     )
@@ -160,6 +202,7 @@ class Tables:
                 cache[seg_id] = _read_segment(segreader)
             parts.append(cache[seg_id])
             offsets.append(offset)
+        self._parts, self._offsets = parts, offsets
         n = reader.doc_count_all()
         self.size = n
         self.live = np.ones(n, dtype=bool)
@@ -179,7 +222,8 @@ class Tables:
         self.periods = period_codes(self.days)
         self.years = np.zeros(n, dtype=np.int16)
         dated = np.flatnonzero(self.days)
-        self.years[dated] = [dt.date.fromordinal(d).year for d in self.days[dated].tolist()]
+        since_1970 = (self.days[dated].astype(np.int64) - EPOCH).astype("datetime64[D]")
+        self.years[dated] = since_1970.astype("datetime64[Y]").astype(np.int64) + 1970
         self._orders = self._date_orders(parts, offsets)
         self._names: dict[tuple[str, str], str] = {}
         self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
@@ -193,14 +237,14 @@ class Tables:
     def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
         last in both), then by id."""
-        by_id = heapq.merge(
-            *[
-                zip(p.ids, (p.id_docs + off).tolist(), strict=True)
-                for p, off in zip(parts, offsets, strict=True)
-            ]
-        )
+        # In arrays: a merge of the segments' sorted ids in Python was most of the time a
+        # new generation's tables took (at each live edit, in every worker).
         id_rank = np.zeros(self.size, dtype=np.int64)
-        id_rank[[d for _, d in by_id]] = np.arange(self.size)
+        if parts:
+            ids = np.concatenate([p.ids for p in parts])
+            docs = np.concatenate([p.id_docs + off for p, off in zip(parts, offsets, strict=True)])
+            # Stable: equal ids (an old and a new version) in document order, as before.
+            id_rank[docs[np.argsort(ids, kind="stable")]] = np.arange(len(ids))
         undated = self.days == 0
         newest = np.where(undated, UNDATED, -self.days.astype(np.int64))
         oldest = np.where(undated, UNDATED, self.days.astype(np.int64))
@@ -292,8 +336,9 @@ class Tables:
                 self._terms.move_to_end(key)
                 return found
         ids, weights = [], []
-        for segreader, offset in searcher.reader().leaf_readers():
-            seg_ids, seg_weights = postings(segreader, field, text)
+        leaves = searcher.reader().leaf_readers()
+        for part, (segreader, offset) in zip(self._parts, leaves, strict=True):
+            seg_ids, seg_weights = part.cache.postings(segreader, field, text)
             ids.append(seg_ids + offset)
             weights.append(seg_weights)
         all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
@@ -328,10 +373,15 @@ class Tables:
         kept: re-ranking reads the same hits of popular queries again and again)."""
         found = self._heads.get(docnum)
         if found is None:
-            data = stored_hit(searcher.stored_fields(docnum))
-            texts = (data.get("title") or "", data.get("summary") or "")
-            terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
-            found = Head(texts, terms)
+            k = bisect.bisect_right(self._offsets, docnum) - 1
+            segment, local = self._parts[k].cache, docnum - self._offsets[k]
+            found = segment.heads.get(local)
+            if found is None:
+                data = stored_hit(searcher.stored_fields(docnum))
+                texts = (data.get("title") or "", data.get("summary") or "")
+                terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
+                found = Head(texts, terms)
+                segment.keep_head(local, found)
             if len(self._heads) >= HEADS_CACHED:
                 self._heads.clear()  # rare; a plain reset keeps the memory bounded
             self._heads[docnum] = found
@@ -354,9 +404,11 @@ class Tables:
 
 class TableCache:
     """Tables by generation, sharing segment tables between generations; thread-safe.
-    Two generations are kept: while a new one is prepared, requests use the previous."""
+    Three generations are kept: while a new one is prepared, requests use the previous,
+    and a request thread moves on only to the newest generation once it is prepared, so
+    under a stream of commits it may still read one two generations old."""
 
-    KEPT = 2
+    KEPT = 3
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -380,7 +432,12 @@ class TableCache:
             if tables is built:
                 leaves = searcher.reader().leaf_readers()
                 self._live[gen] = {r.segment().segment_id() for r, _ in leaves}
-                for old in sorted(self._tables)[: -self.KEPT]:
+                # The oldest others go, never the one just built: with two kept, a request
+                # on a generation dropped meanwhile built its tables, which went again at
+                # once, and again at its next call (bench/live_bench.py: as many builds on
+                # the request path as in the preparing thread).
+                others = sorted(g for g in self._tables if g != gen)
+                for old in others[: max(0, len(self._tables) - self.KEPT)]:
                     del self._tables[old], self._live[old]
                 live = set().union(*self._live.values())
                 segments.update(self._segments)
