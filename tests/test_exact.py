@@ -60,7 +60,8 @@ class Doc:
     category: str = ""  # lowercase
 
     def __post_init__(self) -> None:
-        self.terms = {t for runs in self.fields.values() for run in runs for t in run}
+        self.by_field = {f: {t for run in runs for t in run} for f, runs in self.fields.items()}
+        self.terms = set().union(*self.by_field.values())
 
     def has(self, term: str) -> bool:
         return term in self.terms
@@ -191,8 +192,12 @@ def evaluate(node: tuple, docs: dict[str, Doc]) -> set[str]:
     kind, *args = node
     every = set(docs)
     if kind == "word":
-        (t,) = terms(args[0])
-        return {i for i, d in docs.items() if d.has(t)}
+        ts = terms(args[0])
+        if len(ts) == 1:
+            return {i for i, d in docs.items() if d.has(ts[0])}
+        # A word the analyzer splits ("al-Hashimi", as a spelling correction may spell
+        # it): all its terms in one field, as the query parser takes it.
+        return {i for i, d in docs.items() if any(set(ts) <= f for f in d.by_field.values())}
     if kind == "phrase":
         seq = terms(" ".join(args[0]))
         return {i for i, d in docs.items() if d.has_phrase(seq)}

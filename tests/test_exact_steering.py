@@ -82,6 +82,18 @@ def test_corrections_add_their_matches_after_the_exact_ones(world, data):  # noq
     assert {h["id"] for h in first["hits"][: len(exact)]} == exact
 
 
+def test_a_correction_the_analyzer_splits_is_exact(world):  # noqa: F811
+    # Found by the property above: "aHashimi" is corrected to "al-Hashimi", two terms
+    # (each in the same field, as the query parser takes a hyphenated word).
+    w = world
+    params = {"q": ["aHashimi"], "per_page": ["30"]}
+    status, body = get(w["client"], "/search", params)
+    assert status == 200 and body["corrected_query"] == "al-Hashimi", body
+    more = all_of(["al-Hashimi"], w["docs"])
+    assert more and not all_of(["aHashimi"], w["docs"])
+    check_answer(w, params, more)
+
+
 def _as_typed(words: list[str], docs, allowed: set[str]) -> set[str]:
     found = all_of(words, docs) & allowed
     if not found and len(words) > 1:
