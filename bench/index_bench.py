@@ -81,7 +81,7 @@ def baseline(root: Path, scratch: Path) -> float:
                 locations=f.get("locations", ""),
                 story=doc.story or "",
                 category=doc.category or "",
-                doc=f["doc"],
+                doc=f["hit"] + f["doc"],  # the whole document stored, as searchsvc does
                 **({"date": dt.datetime.combine(doc.date, dt.time())} if doc.date else {}),
             )
     writer.commit()

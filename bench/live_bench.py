@@ -41,6 +41,7 @@ from query_bench import make_prefixes, make_queries, percentile
 
 from searchsvc.config import load_config
 from searchsvc.index import SearchIndex, run_index
+from searchsvc.index.schema import stored_hit
 
 log = logging.getLogger("bench")
 TOKEN = "live-bench-token"
@@ -177,7 +178,7 @@ def main() -> None:
     index = SearchIndex(config)
     searches, related = make_queries(index, 1000)
     prefixes = make_prefixes(index, 1000)
-    docs = [json.loads(d["doc"]) for d in index.searcher().all_stored_fields()]
+    docs = [stored_hit(d) for d in index.searcher().all_stored_fields()]
     events = sorted(d["id"] for d in docs if d["kind"] == "event")
     mix = []
     for k, path in enumerate(searches):  # 8 searches : 1 related : 1 completion
