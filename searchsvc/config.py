@@ -79,6 +79,7 @@ class SearchConfig:
     synonyms: Path | None = None
     pins: Path | None = None
     cache_entries: int = 5000
+    vocabulary_refresh: float = 30.0
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,18 @@ def cache_stats(client) -> dict:
     return client.get("/stats").get_json()["cache"]
 
 
+def warm_client(sample_index, **flags):
+    """A client whose worker has built its vocabulary: the vocabulary's generation is part
+    of a search's key, so its first build, in the background, would make a miss."""
+    client = sample_client(sample_index, **flags)
+    client.get("/search?q=warm")
+    index = client.application.extensions["searchsvc.index"]
+    eventually(lambda: index.vocabulary.generation >= 0, timeout=30)
+    return client
+
+
 def test_the_same_request_in_another_form_is_answered_from_the_cache(sample_index):
-    client = sample_client(sample_index)
+    client = warm_client(sample_index)
     browse = client.get("/search?per_page=100").get_json()["hits"]
     hit = next(h for h in browse if len(h["tags"]) >= 2)
     word = next(w for w in hit["title"].split() if w.isalpha() and len(w) > 4)
@@ -56,8 +66,9 @@ def test_the_same_request_in_another_form_is_answered_from_the_cache(sample_inde
 
 
 def test_suggest_and_related_are_cached_too(sample_index):
-    client = sample_client(sample_index)
+    client = warm_client(sample_index)
     doc_id = client.get("/search?q=soldiers").get_json()["hits"][0]["id"]
+    before = cache_stats(client)
     for _ in range(2):
         suggest = client.get("/suggest?q=ea")
         related = client.get(f"/events/{doc_id}/related?limit=5")
@@ -66,7 +77,7 @@ def test_suggest_and_related_are_cached_too(sample_index):
     assert missing.status_code == 404
     assert "X-Index-Generation" in suggest.headers and "X-Index-Generation" in related.headers
     stats = cache_stats(client)
-    assert (stats["hits"], stats["misses"]) == (3, 1 + 3)  # the search; 3 asked twice
+    assert (stats["hits"], stats["misses"]) == (before["hits"] + 3, before["misses"] + 3)
 
 
 def test_the_cache_keeps_at_most_its_entries_and_can_be_off(sample_index):
@@ -223,7 +234,7 @@ def test_no_answer_outlives_its_generation_under_load(tmp_path: Path):
 
 
 def test_a_cached_answer_echoes_each_request_s_own_query(sample_index):
-    client = sample_client(sample_index)
+    client = warm_client(sample_index)
     sent = ['"armed forces" Mali', '  "armed   forces"  Mali ', '"armed forces"\tMali']
     answers = [client.get("/search", query_string={"q": q}) for q in sent]
     assert cache_stats(client)["hits"] == 2  # one request, three spellings

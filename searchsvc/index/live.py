@@ -5,7 +5,7 @@ generation once it is prepared.
 and moves to the newest committed generation at most `REFRESH_SECONDS` after a commit.
 A new generation's checksums and this process's caches of it (tables, vocabulary) are
 prepared off the request path; until they are ready, requests keep the generation they
-have. The vocabulary of completions follows at most every `VOCABULARY_SECONDS`.
+have. The vocabulary of completions follows at most every `search.vocabulary_refresh` s.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from searchsvc.index.whoosh_compat import latest_generation, searcher_index
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 0.5
-# At most one vocabulary build per process per this many seconds, of the newest generation
-# then: a build is a quarter of a second of Python (dev corpus) that the worker's requests
-# wait for the GIL behind, and live edits make a generation every second or two
-# (bench/live_bench.py). Completions and corrections lag that much behind the search.
-VOCABULARY_SECONDS = 5.0
+# The vocabulary (completions, corrections, label spellings) is built at most once per
+# `search.vocabulary_refresh` seconds per process, of the newest generation then: a build
+# is a quarter of a second of Python (dev corpus) that the worker's requests wait for the
+# GIL behind, and live edits make a generation every second or two (bench/live_bench.py).
 
 
 class IndexUnavailable(RuntimeError):
@@ -55,7 +54,7 @@ class LiveIndex:
         self._checked: set[str] = set()  # segment files whose checksums were checked
         self.vocabulary = VocabularyCache(self.index_dir)
         self._vocabulary_due = False  # a build is scheduled
-        self._vocabulary_began = -VOCABULARY_SECONDS  # monotonic time of the last build
+        self._vocabulary_began = -1e9  # monotonic time of the last build
 
     # --- opening and refreshing ----------------------------------------------------------
 
@@ -155,13 +154,14 @@ class LiveIndex:
             self._ready_generation = max(self._ready_generation, gen)
 
     def _schedule_vocabulary(self) -> None:
-        """Build the newest generation's vocabulary now, or `VOCABULARY_SECONDS` after the
-        last build began: generations that come faster share one build."""
+        """Build the newest generation's vocabulary now, or `search.vocabulary_refresh`
+        seconds after the last build began: generations that come faster share one build."""
         with self._lock:
             if self._vocabulary_due:
                 return  # the build scheduled takes the newest generation there is then
             self._vocabulary_due = True
-            delay = self._vocabulary_began + VOCABULARY_SECONDS - time.monotonic()
+            every = self.config.search.vocabulary_refresh
+            delay = self._vocabulary_began + every - time.monotonic()
         timer = threading.Timer(max(0.0, delay), self._build_vocabulary)
         timer.daemon = True
         timer.start()

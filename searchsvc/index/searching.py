@@ -120,9 +120,12 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         # versions are part of the key (an edited file is read again here, before them).
         self.synonyms.get()
         self.pins.get()
+        vocabulary = self.vocabulary.generation
         return self._cached(  # type: ignore[no-any-return]
             generation_of(searcher),
-            (form, search_key(req), self.synonyms.version, self.pins.version),
+            # The vocabulary's generation too: it spells corrections and labels, and may
+            # lag the searcher's (search.vocabulary_refresh).
+            (form, search_key(req), self.synonyms.version, self.pins.version, vocabulary),
             lambda: keep_as(self._search(searcher, req, t0)),
             keep=lambda answer: not answer.partial,  # cut by time: not the answer
         )

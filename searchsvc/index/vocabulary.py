@@ -318,6 +318,12 @@ class VocabularyCache:
             current = self._vocabulary
         return current if current is not None else self.build(searcher)
 
+    @property
+    def generation(self) -> int:
+        """The generation the vocabulary was last built on (-1: none yet); builds nothing."""
+        with self._lock:
+            return self._generation
+
     def current(self, searcher: Any) -> tuple[Vocabulary, int]:
         """The vocabulary `get` gives, with the generation it was built on (which may be
         newer than the searcher's, when one was prepared meanwhile)."""
