@@ -129,8 +129,13 @@ def sequential(port: int, paths: list[str]) -> tuple[list[float], int]:
 def concurrent(port: int, paths: list[str], seconds: float) -> tuple[float, list[float], int]:
     """Requests/s and latencies with CONCURRENCY clients (processes: no shared GIL)."""
     rounds = int(max(1, seconds * 400 // len(paths) + 1))
-    work = (paths * rounds)[: int(seconds * 600)]
-    shares = [(port, work[k::CONCURRENCY]) for k in range(CONCURRENCY)]
+    return replay(port, (paths * rounds)[: int(seconds * 600)])
+
+
+def replay(port: int, paths: list[str]) -> tuple[float, list[float], int]:
+    """Requests/s, latencies (ms) and 5xx answers of the paths, with CONCURRENCY client
+    processes each asking every CONCURRENCY-th of them in order."""
+    shares = [(port, paths[k::CONCURRENCY]) for k in range(CONCURRENCY)]
     with multiprocessing.get_context("fork").Pool(CONCURRENCY) as pool:
         t0 = time.perf_counter()
         results = pool.map(_client, shares)

@@ -28,7 +28,6 @@ import argparse
 import contextlib
 import dataclasses
 import logging
-import multiprocessing
 import random
 import sqlite3
 import statistics
@@ -40,7 +39,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import BENCH, CORPORA, corpus, table
-from query_bench import _client, percentile, start_server
+from query_bench import CONCURRENCY, _client, percentile, replay, start_server
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex, run_index
@@ -48,7 +47,6 @@ from searchsvc.index.schema import stored_dict, stored_hit
 from searchsvc.query import QueryError, request_from_params
 
 log = logging.getLogger("bench")
-CONCURRENCY = 8
 SEED = 2026
 
 
@@ -178,18 +176,6 @@ def fts5_replay(con: sqlite3.Connection, searches: list[str]) -> list[float]:
     return out
 
 
-def over_http(port: int, paths: list[str]) -> tuple[float, list[float], int]:
-    """Requests/s, latencies (ms) and 5xx answers, with CONCURRENCY client processes each
-    replaying every CONCURRENCY-th request of the log in order."""
-    shares = [(port, paths[k::CONCURRENCY]) for k in range(CONCURRENCY)]
-    with multiprocessing.get_context("fork").Pool(CONCURRENCY) as pool:
-        t0 = time.perf_counter()
-        results = pool.map(_client, shares)
-        wall = time.perf_counter() - t0
-    flat = [r for share in results for r in share]
-    return len(flat) / wall, [t * 1000 for t, _ in flat], sum(1 for _, s in flat if s >= 500)
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--corpus", choices=sorted(CORPORA), default="dev")
@@ -225,12 +211,12 @@ def main() -> None:
         )
         try:
             _client((port, paths[:200]))  # the workers' tables and vocabulary
-            http[f"cache {name}"] = over_http(port, paths)
+            http[f"cache {name}"] = replay(port, paths)
             if entries:  # a served site's cache is warm: the same log again
-                http[f"cache {name}, replayed again"] = over_http(port, paths)
+                http[f"cache {name}, replayed again"] = replay(port, paths)
             # The HTTP stack's ceiling here: a no-op answer, the same clients and workers.
             if entries:
-                http["GET /livez (no-op: the ceiling)"] = over_http(port, ["/livez"] * len(paths))
+                http["GET /livez (no-op: the ceiling)"] = replay(port, ["/livez"] * len(paths))
         finally:
             server.terminate()
             server.wait(timeout=30)
