@@ -41,7 +41,7 @@ KINDS = ("", "event", "source")  # kind codes: 0 unknown
 # hundred thousand numbers): about 8 bytes a posting, 4 a holder.
 POSTINGS_CACHED = 3_000_000  # postings kept in the cache of posting lists
 HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders
-HEADS_CACHED = 20_000  # titles and summaries kept per generation, for re-ranking (~1 KB each)
+HEADS_CACHED = 20_000  # titles and summaries kept per segment, for re-ranking (~1 KB each)
 EPOCH = dt.date(1970, 1, 1).toordinal()  # day 0 of numpy's datetime64
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 # Fields whose lengths BM25F reads: the text, and the labels that are lists (scorable).
@@ -84,6 +84,35 @@ class Head:
     terms: tuple[tuple[str, ...], ...]
 
 
+Postings = tuple[np.ndarray, np.ndarray]  # sorted document numbers, and the weight in each
+
+
+class _PostingsLRU:
+    """Postings by (field, term), the most recently used kept, at most POSTINGS_CACHED
+    postings in all; thread-safe. `compute` runs outside the lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[tuple[str, str], Postings] = OrderedDict()
+        self._size = 0
+
+    def get(self, key: tuple[str, str], compute: Callable[[], Postings]) -> Postings:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                return found
+        found = compute()
+        with self._lock:
+            if key not in self._kept:
+                self._kept[key] = found
+                self._size += len(found[0])
+            while self._size > POSTINGS_CACHED and len(self._kept) > 1:
+                _, (old, _) = self._kept.popitem(last=False)
+                self._size -= len(old)
+        return found
+
+
 class _SegmentCache:
     """What requests read of one segment, kept as long as the segment: its files do not
     change (deletions are the generation's), so a new generation starts with the postings
@@ -92,29 +121,12 @@ class _SegmentCache:
     Whoosh again, which doubled the CPU a request took (bench/live_bench.py)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._postings: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._cached = 0
+        self._postings = _PostingsLRU()
         self.heads: dict[int, Head] = {}  # by the segment's own document number
 
-    def postings(self, segreader: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """A term's postings in the segment, deleted documents included (the most recently
-        used kept, POSTINGS_CACHED postings in all)."""
-        key = (field, text)
-        with self._lock:
-            found = self._postings.get(key)
-            if found is not None:
-                self._postings.move_to_end(key)
-                return found
-        found = postings(segreader, field, text)
-        with self._lock:
-            if key not in self._postings:
-                self._postings[key] = found
-                self._cached += len(found[0])
-            while self._cached > POSTINGS_CACHED and len(self._postings) > 1:
-                _, (old, _) = self._postings.popitem(last=False)
-                self._cached -= len(old)
-        return found
+    def postings(self, segreader: Any, field: str, text: str) -> Postings:
+        """A term's postings in the segment, deleted documents included."""
+        return self._postings.get((field, text), lambda: postings(segreader, field, text))
 
     def keep_head(self, docnum: int, head: Head) -> None:
         if len(self.heads) >= HEADS_CACHED:
@@ -229,10 +241,7 @@ class Tables:
         self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
         self._holders: dict[str, np.ndarray] = {}
         self._held = 0
-        self._lock = threading.Lock()
-        self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._heads: dict[int, Head] = {}
-        self._cached = 0  # postings in self._terms
+        self._terms = _PostingsLRU()  # the generation's live postings, segments joined
 
     def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
@@ -329,12 +338,9 @@ class Tables:
         """A term's live postings: sorted document numbers, and the term's weight in
         each. The most recently used are kept (POSTINGS_CACHED postings in all):
         popular queries repeat."""
-        key = (field, text)
-        with self._lock:
-            found = self._terms.get(key)
-            if found is not None:
-                self._terms.move_to_end(key)
-                return found
+        return self._terms.get((field, text), lambda: self._joined(searcher, field, text))
+
+    def _joined(self, searcher: Any, field: str, text: str) -> Postings:
         ids, weights = [], []
         leaves = searcher.reader().leaf_readers()
         for part, (segreader, offset) in zip(self._parts, leaves, strict=True):
@@ -344,15 +350,7 @@ class Tables:
         all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         all_weights = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32)
         live = self.live[all_ids]
-        found = (all_ids[live].astype(np.int32), all_weights[live])
-        with self._lock:
-            if key not in self._terms:
-                self._terms[key] = found
-                self._cached += len(found[0])
-            while self._cached > POSTINGS_CACHED and len(self._terms) > 1:
-                _, (old, _) = self._terms.popitem(last=False)
-                self._cached -= len(old)
-        return found
+        return all_ids[live].astype(np.int32), all_weights[live]
 
     def holders(self, term: str, searcher: Any) -> np.ndarray:
         """The documents holding a text term in any text field (sorted, unique). "Related"
@@ -369,22 +367,18 @@ class Tables:
         return found
 
     def head(self, searcher: Any, docnum: int) -> Head:
-        """A document's title and summary, as written and as analysed (HEADS_CACHED
-        kept: re-ranking reads the same hits of popular queries again and again)."""
-        found = self._heads.get(docnum)
+        """A document's title and summary, as written and as analysed (kept with its
+        segment, HEADS_CACHED a segment: re-ranking reads the same hits of popular queries
+        again and again, and a new generation keeps its segments' heads)."""
+        k = bisect.bisect_right(self._offsets, docnum) - 1
+        segment, local = self._parts[k].cache, docnum - self._offsets[k]
+        found = segment.heads.get(local)
         if found is None:
-            k = bisect.bisect_right(self._offsets, docnum) - 1
-            segment, local = self._parts[k].cache, docnum - self._offsets[k]
-            found = segment.heads.get(local)
-            if found is None:
-                data = stored_hit(searcher.stored_fields(docnum))
-                texts = (data.get("title") or "", data.get("summary") or "")
-                terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
-                found = Head(texts, terms)
-                segment.keep_head(local, found)
-            if len(self._heads) >= HEADS_CACHED:
-                self._heads.clear()  # rare; a plain reset keeps the memory bounded
-            self._heads[docnum] = found
+            data = stored_hit(searcher.stored_fields(docnum))
+            texts = (data.get("title") or "", data.get("summary") or "")
+            terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
+            found = Head(texts, terms)
+            segment.keep_head(local, found)
         return found
 
     def label(self, lb: Label, key: str, searcher: Any) -> str:
