@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -147,6 +148,22 @@ def eventually(predicate: Callable[[], bool], timeout: float) -> float:
             return time.monotonic() - t0
         time.sleep(0.2)
     raise AssertionError(f"not within {timeout} s")
+
+
+@contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` ("2m") mounted at `path` for the block (skips the test where
+    mounting is not allowed): a disk to fill up or turn read-only."""
+    path.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root?): " + mounted.stderr.decode()[:200])
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "--lazy", str(path)], check=True, timeout=60)
 
 
 def free_port() -> int:

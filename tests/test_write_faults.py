@@ -12,8 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-from conftest import SEED_EVENT_ID, SEED_SOURCE_ID, clean_env, config_for, write
+from conftest import SEED_EVENT_ID, SEED_SOURCE_ID, clean_env, config_for, small_disk, write
 from whoosh import index as whoosh_index
 
 from searchsvc.config import SAMPLE_CONTENT
@@ -172,14 +171,7 @@ def test_each_failed_write_fsync_or_rename_leaves_the_last_generation(tmp_path):
 
 
 def test_full_filesystem_fails_the_run_cleanly(tmp_path, cli):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1200k", "tmpfs", str(disk)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (not root?): " + mounted.stderr.decode()[:200])
-    try:
+    with small_disk(tmp_path / "disk", "1200k") as disk:
         root = small_tree(tmp_path / "content")
         ix = disk / "ix"
         cli("index", "--content", str(root), "--index", str(ix), check=True)
@@ -200,5 +192,3 @@ def test_full_filesystem_fails_the_run_cleanly(tmp_path, cli):
         again = cli("index", "--full", "--content", str(root), "--index", str(ix))
         assert again.returncode == 0, again.stderr
         assert answers(root, ix) == before and stray_files(ix) == []
-    finally:
-        subprocess.run(["umount", "--lazy", str(disk)], check=True)
