@@ -233,6 +233,18 @@ def test_no_answer_outlives_its_generation_under_load(tmp_path: Path):
     assert len({g for g, *_ in seen}) == len(expected)  # every generation answered
 
 
+def test_an_edited_synonyms_file_changes_the_etag_too(sample_index, tmp_path):
+    synonyms = tmp_path / "synonyms.txt"
+    synonyms.write_text("# none yet\n", encoding="utf-8")
+    client = warm_client(sample_index, **{"search.synonyms": str(synonyms)})
+    first = client.get("/search?q=zzunknownword")
+    assert first.get_json()["total"] == 0
+    synonyms.write_text("zzunknownword -> soldiers\n", encoding="utf-8")
+    again = client.get("/search?q=zzunknownword", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and again.get_json()["total"] > 0
+    assert again.headers["ETag"] != first.headers["ETag"]
+
+
 def test_a_cached_answer_echoes_each_request_s_own_query(sample_index):
     client = warm_client(sample_index)
     sent = ['"armed forces" Mali', '  "armed   forces"  Mali ', '"armed forces"\tMali']

@@ -112,20 +112,29 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         answer = self._search_answer(req, t0, "text", lambda r: CachedText.of(r, dumps))
         return answer.answer(req.q, _ms_since(t0))
 
+    def answer_state(self, searcher: Any) -> tuple[int, ...]:
+        """What a search's answer depends on besides the request: the generation, the
+        versions of the synonyms and pins in force (they change answers without a new
+        generation; an edited file is read again here) and the vocabulary's generation
+        (it spells corrections and labels, and lags: search.vocabulary_refresh). The
+        answer cache keys by it, and so do HTTP validators (ETags)."""
+        self.synonyms.get()
+        self.pins.get()
+        return (
+            generation_of(searcher),
+            self.synonyms.version,
+            self.pins.version,
+            self.vocabulary.generation,
+        )
+
     def _search_answer(
         self, req: SearchRequest, t0: float, form: str, keep_as: Callable[[SearchResult], T]
     ) -> T:
         searcher = self.searcher()
-        # The synonyms and pins in force change answers without a new generation: their
-        # versions are part of the key (an edited file is read again here, before them).
-        self.synonyms.get()
-        self.pins.get()
-        vocabulary = self.vocabulary.generation
+        generation, *versions = self.answer_state(searcher)
         return self._cached(  # type: ignore[no-any-return]
-            generation_of(searcher),
-            # The vocabulary's generation too: it spells corrections and labels, and may
-            # lag the searcher's (search.vocabulary_refresh).
-            (form, search_key(req), self.synonyms.version, self.pins.version, vocabulary),
+            generation,
+            (form, search_key(req), *versions),
             lambda: keep_as(self._search(searcher, req, t0)),
             keep=lambda answer: not answer.partial,  # cut by time: not the answer
         )

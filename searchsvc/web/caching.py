@@ -1,7 +1,8 @@
 """HTTP caching and compression of the public answers.
 
-A GET of the public API or of a page is a function of the index generation, the request
-and the configuration, so its validator is cheap to know before the search runs: the ETag
+A GET of the public API or of a page is a function of the index generation (with the
+synonyms and pins in force: `SearchIndex.answer_state`), the request and the
+configuration, so its validator is cheap to know before the search runs: the ETag
 is a digest of those three, computed first, and a matching `If-None-Match` is answered 304
 without searching. A new generation changes every ETag. The ETag is weak (`W/`): the
 gzipped and the plain answer carry the same one (`Vary: Accept-Encoding` tells caches
@@ -45,11 +46,16 @@ def install(app: Flask, config: Config) -> None:
     def _not_modified() -> Response | None:
         if request.method not in ("GET", "HEAD") or request.endpoint not in CACHEABLE:
             return None
+        index = app.extensions["searchsvc.index"]
         try:
-            generation = app.extensions["searchsvc.index"].searcher().reader().generation()
+            generation, *versions = index.answer_state(index.searcher())
         except IndexUnavailable:
             return None  # the view answers 503 with the reason
-        digest = hashlib.sha256(f"{salt}\0{request.full_path}".encode()).hexdigest()[:20]
+        # The synonyms and pins in force too: they change answers without a new
+        # generation. (Not the vocabulary's lag: its first build after a start would
+        # change every ETag once.)
+        validator = f"{salt}\0{versions[:2]}\0{request.full_path}"
+        digest = hashlib.sha256(validator.encode()).hexdigest()[:20]
         g.etag = f"g{generation}-{digest}"
         if request.if_none_match.contains_weak(g.etag):
             response = Response(status=304)
