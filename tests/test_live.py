@@ -56,7 +56,10 @@ def settled(server: Server) -> dict:
 
     def quiet() -> bool:
         s = stats(server)
-        return s["running"] is None and s["watch"]["last_status"] is not None
+        watch = s["watch"]  # its last burst's run ended, or it never fired (run alone)
+        return s["running"] is None and (
+            watch["last_status"] is not None or watch["last_fired"] is None
+        )
 
     eventually(quiet, WAIT)
     return stats(server)
