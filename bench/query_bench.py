@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import logging
 import multiprocessing
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -142,6 +145,39 @@ def replay(port: int, paths: list[str]) -> tuple[float, list[float], int]:
         wall = time.perf_counter() - t0
     flat = [r for share in results for r in share]
     return len(flat) / wall, [t * 1000 for t, _ in flat], sum(1 for _, s in flat if s >= 500)
+
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "replay.lua"
+# One thread: the log in order, and enough (wrk answers tens of thousands a second); with
+# two, the thread done first left its last connections to stall the other for seconds.
+WRK_THREADS = 1
+
+
+def replay_wrk(port: int, paths: list[str]) -> dict[str, float]:
+    """The paths replayed by wrk (a C load generator) over CONCURRENCY connections, each
+    path once (see replay.lua): requests, seconds, p50/p95/p99 ms, server_errors (5xx),
+    socket_errors. Python clients take about half of this machine's two cores from the
+    server (`replay`); wrk a small share, so this is nearer to what the server can do."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+        f.write("\n".join(paths) + "\n")
+        f.flush()
+        cmd = ["wrk", "-t", str(WRK_THREADS), "-c", str(CONCURRENCY), "-d", "3600s"]
+        cmd += ["--timeout", "30s", "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}"]
+        wrk = subprocess.Popen(
+            [*cmd, "--", f.name, str(WRK_THREADS)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert wrk.stdout is not None
+            finished = 0
+            for line in wrk.stdout:  # wrk waits out -d: interrupt it once all are done
+                finished += line.strip() == "done"
+                if finished == WRK_THREADS:
+                    wrk.send_signal(signal.SIGINT)
+                    break
+            out = wrk.communicate(timeout=60)[0]
+        finally:
+            wrk.kill()
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def _fetch(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> tuple:

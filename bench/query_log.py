@@ -16,10 +16,12 @@ Replayed (one run; the machine is shared, so compare the ratios of one run):
   same documents (title, summary and body; tags and locations columns for the filters):
   MATCH of the quoted words (AND) ordered by bm25, or by date when browsing, LIMIT 10
   OFFSET of the page: ten ids, no total, facets or snippets;
-- over HTTP, the whole log at concurrency 8 (processes), cache on and off: p50, p95, p99,
+- over HTTP, the whole log at concurrency 8, cache on and off: p50, p95, p99,
   requests/s; with the cache on, the log a second time (the steady state of a served
   site, whose cache is warm), and as many `GET /livez` (a no-op answer through the same
-  workers and clients: the ceiling of the HTTP stack on this machine).
+  workers and clients: the ceiling of the HTTP stack on this machine). The client is wrk
+  (`apt-get install wrk`; 8 connections, bench/replay.lua) when installed, else 8 Python
+  processes (`--client python`), which take about half of the two cores from the server.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import contextlib
 import dataclasses
 import logging
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -39,7 +42,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import BENCH, CORPORA, corpus, table
-from query_bench import CONCURRENCY, _client, percentile, replay, start_server
+from query_bench import CONCURRENCY, _client, percentile, replay, replay_wrk, start_server
 
 from searchsvc.config import Config, load_config
 from searchsvc.index import SearchIndex, run_index
@@ -185,6 +188,12 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--out", type=Path, help="write the log here, one path a line")
     p.add_argument("--index", type=Path, help="index directory (default: under the bench dir)")
+    p.add_argument(
+        "--client",
+        choices=("wrk", "python"),
+        default="wrk" if shutil.which("wrk") else "python",
+        help="the HTTP load generator (default: wrk if installed)",
+    )
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -204,64 +213,74 @@ def main() -> None:
     cached = in_process(config, searches, config.search.cache_entries or 1000)
     cold = in_process(config, searches, 0)
     fts = fts5_replay(fts5_table(index), searches)
-    http: dict[str, tuple[float, list[float], int]] = {}
+    over_http = replay_wrk if args.client == "wrk" else python_clients
+    http: dict[str, dict[str, float]] = {}
     for name, entries in (("on", config.search.cache_entries or 1000), ("off", 0)):
         server, port = start_server(
             root, config.index.dir, {"SEARCHSVC_SEARCH_CACHE_ENTRIES": str(entries)}
         )
         try:
             _client((port, paths[:200]))  # the workers' tables and vocabulary
-            http[f"cache {name}"] = replay(port, paths)
+            http[f"cache {name}"] = over_http(port, paths)
             if entries:  # a served site's cache is warm: the same log again
-                http[f"cache {name}, replayed again"] = replay(port, paths)
+                http[f"cache {name}, replayed again"] = over_http(port, paths)
             # The HTTP stack's ceiling here: a no-op answer, the same clients and workers.
             if entries:
-                http["GET /livez (no-op: the ceiling)"] = replay(port, ["/livez"] * len(paths))
+                http["GET /livez (no-op: the ceiling)"] = over_http(port, ["/livez"] * len(paths))
         finally:
             server.terminate()
             server.wait(timeout=30)
-    print(report(cached, cold, fts, http, len(paths), len(set(paths))))
+    print(report(cached, cold, fts, http, len(paths), len(set(paths)), args.client))
+
+
+def python_clients(port: int, paths: list[str]) -> dict[str, float]:
+    """`replay` (8 Python client processes) summed up as `replay_wrk` does."""
+    rps, lat, errors = replay(port, paths)
+    return {
+        "requests": len(lat),
+        "seconds": len(lat) / rps,
+        **{f"p{p}": percentile(lat, p) for p in (50, 95, 99)},
+        "server_errors": errors,
+        "socket_errors": 0,  # an error stops the run
+    }
 
 
 def report(
     cached: list[float],
     cold: list[float],
     fts: list[float],
-    http: dict[str, tuple[float, list[float], int]],
+    http: dict[str, dict[str, float]],
     n: int,
     distinct: int,
+    client: str,
 ) -> str:
     anchor = statistics.median(fts)
 
-    def row(name: str, lat: list[float], rps: str = "", errors: str = "") -> tuple[str, ...]:
-        p50 = statistics.median(lat)
-        return (
-            name,
-            f"{p50:.3f} ({p50 / anchor:.2g}x)",
-            f"{percentile(lat, 95):.2f}",
-            f"{percentile(lat, 99):.2f}",
-            rps,
-            errors,
-        )
+    def cells(p50: float, p95: float, p99: float) -> tuple[str, ...]:
+        return f"{p50:.3f} ({p50 / anchor:.2g}x)", f"{p95:.2f}", f"{p99:.2f}"
+
+    def row(name: str, lat: list[float]) -> tuple[str, ...]:
+        p = (statistics.median(lat), percentile(lat, 95), percentile(lat, 99))
+        return (name, *cells(*p), "", "")
 
     rows = [("replay", "p50 ms (x FTS5 p50)", "p95 ms", "p99 ms", "req/s", "5xx")]
     rows.append(row("/search in-process, cache on", cached))
     rows.append(row("/search in-process, cache off", cold))
     rows.append(row("/search SQLite FTS5 in-process (anchor)", fts))
-    for name, (rps, lat, errors) in http.items():
+    for name, r in http.items():
+        label = f"whole log over HTTP, {name}" if name.startswith("cache") else name
         rows.append(
-            row(
-                f"whole log over HTTP, c={CONCURRENCY}, {name}"
-                if name.startswith("cache")
-                else f"{name}, c={CONCURRENCY}",
-                lat,
-                f"{rps:.0f}",
-                str(errors),
+            (
+                f"{label}, c={CONCURRENCY}",
+                *cells(r["p50"], r["p95"], r["p99"]),
+                f"{r['requests'] / r['seconds']:.0f}",
+                f"{r['server_errors']:.0f}",
             )
         )
+    clients = "wrk" if client == "wrk" else f"{CONCURRENCY} Python processes"
     return (
-        f"{n:,} requests ({distinct:,} distinct), {len(cached):,} of them /search; one run\n"
-        + table(rows)
+        f"{n:,} requests ({distinct:,} distinct), {len(cached):,} of them /search; one run; "
+        f"HTTP client: {clients}\n" + table(rows)
     )
 
 
