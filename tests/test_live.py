@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 import requests
@@ -18,6 +19,7 @@ from searchsvc.index import state
 EVENT = "### [2013-03-01](/news/2013/03/01/index.md)\n\n# {title}\n\n{body}\n"
 TOKEN = "live-test-token"
 MD = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "text/markdown"}
+DEBOUNCE = 0.5  # seconds: the watcher's, here
 WAIT = 30  # seconds: a debounce, a child process, a run and a worker's switch, on a busy box
 
 
@@ -31,7 +33,7 @@ def live(tmp_path_factory):
         base / "ix",
         env={
             "SEARCHSVC_SCHEDULE_ENABLED": "0",
-            "SEARCHSVC_WATCH_DEBOUNCE": "0.5",
+            "SEARCHSVC_WATCH_DEBOUNCE": str(DEBOUNCE),
             "SEARCHSVC_ADMIN_TOKEN": TOKEN,
             "SEARCHSVC_ADMIN_PUSH_WAIT": "1",
         },
@@ -51,17 +53,28 @@ def ids(server: Server, q: str) -> list[str]:
 
 
 def settled(server: Server) -> dict:
-    """/stats once no run is under way and the watcher has nothing pending (its last
-    burst's run has ended)."""
+    """/stats once no run is under way and the watcher has nothing pending: quiet, and
+    still so, with no new run, after three debounces (file events of an earlier test
+    still waiting out the debounce would fire a run later and count in this test's runs)."""
 
-    def quiet() -> bool:
+    def quiet() -> dict | None:
         s = stats(server)
         watch = s["watch"]  # its last burst's run ended, or it never fired (run alone)
-        return s["running"] is None and (
-            watch["last_status"] is not None or watch["last_fired"] is None
+        done = watch["last_status"] is not None or watch["last_fired"] is None
+        return s if s["running"] is None and done else None
+
+    def steady() -> bool:
+        first = quiet()
+        time.sleep(3 * DEBOUNCE)
+        second = quiet()
+        if not (first and second):
+            return False
+        return (first["runs"], first["watch"]["last_fired"]) == (
+            second["runs"],
+            second["watch"]["last_fired"],
         )
 
-    eventually(quiet, WAIT)
+    eventually(steady, WAIT)
     return stats(server)
 
 
