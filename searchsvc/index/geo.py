@@ -43,7 +43,7 @@ class PlaceTable:
 
     @classmethod
     def from_labels(cls, labels: Any, size: int) -> PlaceTable:
-        """From the `places` field read as a label table (tables.Labels)."""
+        """From the `places` field read as a label table (segments.Labels)."""
         parsed = [parse_place_term(k) for k in labels.keys]
         nan = float("nan")
         owners = np.repeat(np.arange(size, dtype=np.int32), np.diff(labels.starts))

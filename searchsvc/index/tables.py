@@ -4,214 +4,56 @@ number, in compact arrays.
 
 Facets count over a whole result set, date sorts take a page, date filters select days,
 and "related" compares candidates, all without opening a stored document. The arrays are
-read from the index's own postings once per segment (a new generation reuses those of the
-segments it kept) and joined per generation: a few megabytes at archive size, where lists
-of Python strings took hundreds.
+read from the index's own postings once per segment (`segments.py`: a new generation
+reuses those of the segments it kept) and joined per generation: a few megabytes at
+archive size, where lists of Python strings took hundreds.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
-import dataclasses
 import datetime as dt
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from searchsvc.index.geo import PlaceTable
 from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_hit
-from searchsvc.index.timeline import histogram, period_codes
-from searchsvc.index.whoosh_compat import (
-    field_lengths,
-    ids_in_order,
-    numeric_column,
-    posting_ids,
-    postings,
+from searchsvc.index.segments import (
+    KINDS,
+    SCORED_FIELDS,
+    Head,
+    Postings,
+    PostingsLRU,
+    Segment,
+    join_labels,
+    read_segment,
 )
+from searchsvc.index.timeline import histogram, period_codes
 from searchsvc.model import LABELS, Label
 
 FACET_SIZE = 20
-KINDS = ("", "event", "source")  # kind codes: 0 unknown
-# Caches per generation, bounded by what they hold (a common word's postings are a
-# hundred thousand numbers): about 8 bytes a posting, 4 a holder.
-POSTINGS_CACHED = 3_000_000  # postings kept in the cache of posting lists
-HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders
-HEADS_CACHED = 20_000  # titles and summaries kept per segment, for re-ranking (~1 KB each)
+HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders (4 bytes each)
 EPOCH = dt.date(1970, 1, 1).toordinal()  # day 0 of numpy's datetime64
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
-# Fields whose lengths BM25F reads: the text, and the labels that are lists (scorable).
-SCORED_FIELDS = (*TEXT_FIELDS, *(lb.name for lb in LABELS if lb.multi))
 FACETED = tuple(lb for lb in LABELS if lb.facet)
 # A label value's display form, from its key; None: no opinion (tables.py: facets).
 Spelling = Callable[[Label, str], str | None]
 
 
-@dataclass
-class Labels:
-    """A label (tags, locations, category): each document's keys, as rows of a
-    compressed sparse table (`keys[values[starts[d]:starts[d + 1]]]`)."""
-
-    keys: list[str]  # as indexed: lowercase
-    starts: np.ndarray  # int64, one more than documents
-    values: np.ndarray  # int32 indexes into keys
-
-    def counts(self, docs: np.ndarray) -> np.ndarray:
-        """How many of these documents hold each key."""
-        lo, hi = self.starts[docs], self.starts[docs + 1]
-        lengths = hi - lo
-        total = int(lengths.sum())
-        if not total:
-            return np.zeros(len(self.keys), dtype=np.int64)
-        # The positions of all the documents' rows, in one vector: each row's start,
-        # repeated over its length, plus the offset within the row.
-        offsets = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return np.bincount(self.values[np.repeat(lo, lengths) + offsets], minlength=len(self.keys))
-
-    def row(self, docnum: int) -> list[str]:
-        return [self.keys[k] for k in self.values[self.starts[docnum] : self.starts[docnum + 1]]]
-
-
-@dataclass(frozen=True)
-class Head:
-    """A document's title and summary, and their analysed terms (stop words out)."""
-
-    texts: tuple[str, str]
-    terms: tuple[tuple[str, ...], ...]
-
-
-Postings = tuple[np.ndarray, np.ndarray]  # sorted document numbers, and the weight in each
-
-
-class _PostingsLRU:
-    """Postings by (field, term), the most recently used kept, at most POSTINGS_CACHED
-    postings in all; thread-safe. `compute` runs outside the lock."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._kept: OrderedDict[tuple[str, str], Postings] = OrderedDict()
-        self._size = 0
-
-    def get(self, key: tuple[str, str], compute: Callable[[], Postings]) -> Postings:
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                return found
-        found = compute()
-        with self._lock:
-            if key not in self._kept:
-                self._kept[key] = found
-                self._size += len(found[0])
-            while self._size > POSTINGS_CACHED and len(self._kept) > 1:
-                _, (old, _) = self._kept.popitem(last=False)
-                self._size -= len(old)
-        return found
-
-
-class _SegmentCache:
-    """What requests read of one segment, kept as long as the segment: its files do not
-    change (deletions are the generation's), so a new generation starts with the postings
-    and heads its kept segments had. Each new generation used to start empty: under live
-    edits (a generation every second or two) every popular query read its postings from
-    Whoosh again, which doubled the CPU a request took (bench/live_bench.py)."""
-
-    def __init__(self) -> None:
-        self._postings = _PostingsLRU()
-        self.heads: dict[int, Head] = {}  # by the segment's own document number
-
-    def postings(self, segreader: Any, field: str, text: str) -> Postings:
-        """A term's postings in the segment, deleted documents included."""
-        return self._postings.get((field, text), lambda: postings(segreader, field, text))
-
-    def keep_head(self, docnum: int, head: Head) -> None:
-        if len(self.heads) >= HEADS_CACHED:
-            self.heads.clear()  # rare; a plain reset keeps the memory bounded
-        self.heads[docnum] = head
-
-
-@dataclass
-class _Segment:
-    labels: dict[str, Labels]  # every label (model.LABELS), by name
-    places: Labels  # the `places` field: each location's kind and coordinates (geo.py)
-    days: np.ndarray  # int32 day numbers, 0 when undated
-    kinds: np.ndarray  # int8 codes of KINDS
-    ids: np.ndarray  # sorted, as UTF-8 bytes (which sort as the strings do)
-    id_docs: np.ndarray  # the document of each id
-    lengths: dict[str, np.ndarray]  # each scored field's length, as Whoosh's scorer sees it
-    cache: _SegmentCache = dataclasses.field(default_factory=_SegmentCache)
-
-
-def _labels(reader: Any, field: str, n: int) -> Labels:
-    keys: list[str] = []
-    docs: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    if field in reader.indexed_field_names():
-        for term in reader.lexicon(field):
-            ids = posting_ids(reader, field, term)
-            docs.append(ids)
-            vals.append(np.full(len(ids), len(keys), dtype=np.int32))
-            keys.append(term.decode("utf-8"))
-    if not keys:
-        return Labels([], np.zeros(n + 1, dtype=np.int64), np.zeros(0, dtype=np.int32))
-    doc = np.concatenate(docs)
-    val = np.concatenate(vals)
-    order = np.argsort(doc, kind="stable")
-    starts = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(doc, minlength=n), out=starts[1:])
-    return Labels(keys, starts, val[order])
-
-
-def _read_segment(reader: Any) -> _Segment:
-    n = reader.doc_count_all()
-    days = np.zeros(n, dtype=np.int32)
-    if reader.has_column("day"):
-        days[:] = numeric_column(reader.column_reader("day", translate=False), n)
-    kinds = np.zeros(n, dtype=np.int8)
-    for code, kind in enumerate(KINDS[1:], 1):
-        kinds[posting_ids(reader, "kind", kind)] = code
-    ids, id_docs = ids_in_order(reader, "id")
-    id_bytes = np.array([i.encode("utf-8") for i in ids], dtype=bytes) if ids else np.zeros(0, "S1")
-    return _Segment(
-        {lb.name: _labels(reader, lb.name, n) for lb in LABELS},
-        _labels(reader, "places", n),
-        days,
-        kinds,
-        id_bytes,
-        id_docs,
-        {field: field_lengths(reader, field) for field in SCORED_FIELDS},
-    )
-
-
-def _join(parts: list[Labels]) -> Labels:
-    """One table of the segments' tables, keys merged."""
-    index: dict[str, int] = {}
-    starts = [np.zeros(1, dtype=np.int64)]
-    values = []
-    base = 0
-    for part in parts:
-        remap = np.array([index.setdefault(k, len(index)) for k in part.keys], dtype=np.int32)
-        values.append(remap[part.values] if len(part.keys) else part.values)
-        starts.append(part.starts[1:] + base)
-        base += len(part.values)
-    joined = np.concatenate(values) if values else np.zeros(0, dtype=np.int32)
-    return Labels(list(index), np.concatenate(starts), joined)
-
-
 class Tables:
     """The labels of one index generation, by global document number."""
 
-    def __init__(self, searcher: Any, cache: dict[str, _Segment]) -> None:
+    def __init__(self, searcher: Any, cache: dict[str, Segment]) -> None:
         reader = searcher.reader()
         parts, offsets = [], []
         for segreader, offset in reader.leaf_readers():
             seg_id = segreader.segment().segment_id()
             if seg_id not in cache:
-                cache[seg_id] = _read_segment(segreader)
+                cache[seg_id] = read_segment(segreader)
             parts.append(cache[seg_id])
             offsets.append(offset)
         self._parts, self._offsets = parts, offsets
@@ -222,7 +64,7 @@ class Tables:
             deleted = list(segreader.segment().deleted_docs())
             if deleted:
                 self.live[np.asarray(deleted, dtype=np.int64) + offset] = False
-        self.labels = {lb.name: _join([p.labels[lb.name] for p in parts]) for lb in LABELS}
+        self.labels = {lb.name: join_labels([p.labels[lb.name] for p in parts]) for lb in LABELS}
         cat = (lambda a: np.concatenate(a)) if parts else (lambda a: np.zeros(0, np.int32))
         self.days = cat([p.days for p in parts]).astype(np.int32)
         self.kinds = cat([p.kinds for p in parts]).astype(np.int8)
@@ -230,7 +72,7 @@ class Tables:
             field: cat([p.lengths[field] for p in parts]).astype(np.float64)
             for field in SCORED_FIELDS
         }
-        self.places = PlaceTable.from_labels(_join([p.places for p in parts]), n)
+        self.places = PlaceTable.from_labels(join_labels([p.places for p in parts]), n)
         self.periods = period_codes(self.days)
         self.years = np.zeros(n, dtype=np.int16)
         dated = np.flatnonzero(self.days)
@@ -241,9 +83,9 @@ class Tables:
         self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
         self._holders: dict[str, np.ndarray] = {}
         self._held = 0
-        self._terms = _PostingsLRU()  # the generation's live postings, segments joined
+        self._terms = PostingsLRU()  # the generation's live postings, segments joined
 
-    def _date_orders(self, parts: list[_Segment], offsets: list[int]) -> dict[str, np.ndarray]:
+    def _date_orders(self, parts: list[Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
         last in both), then by id."""
         # In arrays: a merge of the segments' sorted ids in Python was most of the time a
@@ -336,7 +178,7 @@ class Tables:
 
     def postings(self, searcher: Any, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """A term's live postings: sorted document numbers, and the term's weight in
-        each. The most recently used are kept (POSTINGS_CACHED postings in all):
+        each. The most recently used are kept (segments.POSTINGS_CACHED postings in all):
         popular queries repeat."""
         return self._terms.get((field, text), lambda: self._joined(searcher, field, text))
 
@@ -368,7 +210,7 @@ class Tables:
 
     def head(self, searcher: Any, docnum: int) -> Head:
         """A document's title and summary, as written and as analysed (kept with its
-        segment, HEADS_CACHED a segment: re-ranking reads the same hits of popular queries
+        segment, segments.HEADS_CACHED a segment: re-ranking reads the same hits of popular queries
         again and again, and a new generation keeps its segments' heads)."""
         k = bisect.bisect_right(self._offsets, docnum) - 1
         segment, local = self._parts[k].cache, docnum - self._offsets[k]
@@ -406,7 +248,7 @@ class TableCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._segments: dict[str, _Segment] = {}
+        self._segments: dict[str, Segment] = {}
         self._tables: dict[int, Tables] = {}
         self._live: dict[int, set[str]] = {}  # segment ids by kept generation
 
