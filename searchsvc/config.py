@@ -154,6 +154,9 @@ class AnalyticsConfig:
     queue_size: int = 10000
 
 
+ANALYTICS_FILE = "searchsvc-analytics.sqlite"  # its default name, beside the index
+
+
 @dataclass(frozen=True)
 class Config:
     content: ContentConfig = field(default_factory=ContentConfig)
@@ -171,6 +174,11 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     file: Path | None = None
+
+    @property
+    def analytics_file(self) -> Path:
+        """The search analytics' SQLite file: `analytics.file`, else in the index dir."""
+        return Path(self.analytics.file) if self.analytics.file else self.index.dir / ANALYTICS_FILE
 
     def replace(self, **overrides: Any) -> Config:
         """A copy with `section.key` overrides applied (as flags would)."""

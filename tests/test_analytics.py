@@ -114,6 +114,36 @@ def test_the_file_is_sqlite_in_wal_mode_beside_the_index_without_addresses(serve
     ]  # no client address, no user agent
 
 
+def test_stats_count_the_analytics_apart_from_the_index(served):
+    ix = served.log.parent / "ix"
+    analytics = ix / "searchsvc-analytics.sqlite"
+    get(served, "/search", q="Sizecheck")
+    eventually(analytics.exists, 15)
+
+    def sizes() -> tuple[int, int, int, int]:
+        """/stats' two sizes, and the files' (index: all but SQLite's three)."""
+        stats = get(served, "/stats").json()
+        files = [p for p in ix.rglob("*") if p.is_file()]
+        apart = [p for p in files if p.name.startswith(analytics.name)]
+        index = sum(p.stat().st_size for p in files if p not in apart)
+        return (
+            stats["index_bytes"],
+            stats["analytics_bytes"],
+            index,
+            sum(p.stat().st_size for p in apart),
+        )
+
+    # Checked when no write happened between the listing and /stats: equal twice running.
+    eventually(lambda: (s := sizes()) == sizes() and s[0] == s[2] and s[1] == s[3], 15)
+    before, grown = sizes(), None
+    for n in range(300):  # until the analytics file grows: the index stays as it was
+        get(served, "/search", q=f"sizecheck{n}")
+        if n % 50 == 49 and (now := sizes())[1] > before[1]:
+            grown = now
+            break
+    assert grown is not None and grown[0] == before[0] and grown[1] > 0
+
+
 def test_the_editors_page(served):
     get(served, "/search", q="Pagecheck")
     eventually(lambda: any(r["query"] == "pagecheck" for r in report(served)["top_queries"]), 15)

@@ -65,7 +65,7 @@ class IndexStatus:
             "documents": searcher.doc_count(),
             "by_kind": {k: searcher.doc_frequency("kind", k) for k in ("event", "source")},
             "generation": generation_of(searcher),
-            "index_bytes": _dir_size(self.index_dir),
+            **_sizes(self.index_dir, self.config.analytics_file),
             "runs": runs.get("runs", 0),
             "last_run": runs.get("last_run"),
             "running": runs.get("running"),
@@ -101,13 +101,20 @@ def generation_of(searcher: Any) -> int:
     return searcher.reader().generation()
 
 
-def _dir_size(path: Path) -> int:
-    """Bytes of the index and the files kept beside it (the manifest is a folder)."""
-    total = 0
-    try:
-        for p in path.rglob("*"):
-            if p.is_file():
-                total += p.stat().st_size
-    except OSError:
-        pass
-    return total
+def _sizes(index_dir: Path, analytics: Path) -> dict[str, int]:
+    """Bytes of the index and the files kept beside it (the manifest is a folder), and,
+    apart, of the search analytics (SQLite's file and journals: they grow with traffic,
+    not with the content, and may be kept in the index directory)."""
+    apart = {os.path.abspath(f"{analytics}{end}") for end in ("", "-wal", "-shm")}
+
+    def size(path: str) -> int:
+        try:
+            return os.stat(path).st_size
+        except OSError:  # gone meanwhile (a run's temporary file)
+            return 0
+
+    index = 0
+    for folder, _dirs, files in os.walk(index_dir):
+        paths = (os.path.abspath(os.path.join(folder, f)) for f in files)
+        index += sum(size(p) for p in paths if p not in apart)
+    return {"index_bytes": index, "analytics_bytes": sum(size(p) for p in apart)}

@@ -12,7 +12,6 @@ open it.
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
@@ -26,15 +25,8 @@ from searchsvc.web.ui import PAGE_CSP
 
 editors_bp = Blueprint("editors", __name__, template_folder="templates")
 
-FILENAME = "searchsvc-analytics.sqlite"
 MAX_DAYS = 366
 MAX_LIMIT = 100
-
-
-def analytics_path(config: Config) -> Path:
-    if config.analytics.file:
-        return Path(config.analytics.file)
-    return config.index.dir / FILENAME
 
 
 def install(app: Flask, config: Config) -> None:
@@ -49,7 +41,7 @@ def install(app: Flask, config: Config) -> None:
             metrics.analytics_dropped.labels(reason).inc(n)
 
     store = AnalyticsStore(
-        analytics_path(config),
+        config.analytics_file,
         retention_days=config.analytics.retention_days,
         queue_size=config.analytics.queue_size,
         on_drop=on_drop,

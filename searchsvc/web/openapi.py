@@ -288,7 +288,15 @@ def spec(
                                 {"event": {"type": "integer"}, "source": {"type": "integer"}}
                             ),
                             "generation": {"type": "integer"},
-                            "index_bytes": {"type": "integer"},
+                            "index_bytes": {
+                                "type": "integer",
+                                "description": "the index and the files beside it, "
+                                "but for the search analytics",
+                            },
+                            "analytics_bytes": {
+                                "type": "integer",
+                                "description": "the search analytics' SQLite file and journals",
+                            },
                             "runs": {"type": "integer", "description": "index runs so far"},
                             "last_run": _nullable(
                                 _obj(
