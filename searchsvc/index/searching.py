@@ -54,6 +54,7 @@ from searchsvc.index.schema import (
 )
 from searchsvc.index.snippets import highlight
 from searchsvc.index.status import IndexStatus, generation_of
+from searchsvc.index.tables import Tables
 from searchsvc.index.watched import WatchedFile
 from searchsvc.model import LABELS
 from searchsvc.query import (
@@ -73,6 +74,8 @@ T = TypeVar("T")
 
 DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
 _UNTRIED = object()  # no spelling correction made yet
+# A part of a result as matched: (its text, query, scores, documents).
+Matched = tuple[str, Any, Any, np.ndarray]
 
 
 class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
@@ -140,40 +143,84 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         )
 
     def _search(self, searcher: Any, req: SearchRequest, t0: float) -> SearchResult:
+        """A search computed: what matches (exact sets), in ranked parts, counted, paged."""
         tables = self.tables.get(searcher)
         synonyms = self.synonyms.get()
         alternatives = synonyms.alternatives if synonyms.table else None
         allowed = filter_mask(searcher, tables, req.filters, alternatives)
-        start, stop = (req.page - 1) * req.per_page, req.page * req.per_page
-        by_relevance = req.sort == "relevance"
-        terms: dict[str, set[str]] = {}
-        corrected = None
-        # The parts of the result, in their order: (text, query, scores, documents).
-        matched: list[tuple[str, Any, Any, np.ndarray]] = []
-        suggestion: Any = _UNTRIED
-        if req.q:
-            q = self.compile(req.q)
-            _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
-            scored, found = match(searcher, tables, q, allowed)
-            plain = _plain_words(req.q)
-            if plain and req.spell and np.count_nonzero(found) < self.config.search.correct_below:
-                # Made once: the same correction is the suggestion when it finds no more.
+        matched, corrected, suggestion = (
+            self._matched(searcher, tables, req, allowed) if req.q else ([], None, _UNTRIED)
+        )
+        pinned = self._pinned(searcher, req, allowed) if req.q and req.sort == "relevance" else []
+        parts, terms = self._parts(searcher, tables, req, matched, pinned, allowed)
+        everything = parts[0].mask.copy()
+        for part in parts[1:]:
+            everything |= part.mask
+        total = int(np.count_nonzero(everything))
+        hits, total_groups, partial = self._page(
+            searcher, tables, req, parts, everything, terms, pinned
+        )
+        did_you_mean = None
+        if req.q and not corrected and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
+            if suggestion is _UNTRIED:
                 suggestion = self.vocabulary.get(searcher).correct(req.q.split())
-                fix = self._correction(searcher, tables, suggestion, found, allowed)
-                if fix is not None:
-                    corrected = fix[0]
-                    matched.append((req.q, q, scored, found))
-                    matched.append(fix)
-            if not matched and not found.any() and plain > 1:
-                q = self.compile(req.q, "or")
-                scored, found = match(searcher, tables, q, allowed)
-            if not matched:
-                matched.append((req.q, q, scored, found))
-        pinned = self._pinned(searcher, req, allowed) if req.q and by_relevance else []
+            did_you_mean = suggestion
+        return SearchResult(
+            query=req.q,
+            did_you_mean=did_you_mean,
+            corrected_query=corrected,
+            total=total,
+            total_groups=total_groups,
+            page=req.page,
+            per_page=req.per_page,
+            took_ms=round((time.perf_counter() - t0) * 1000, 2),
+            hits=hits,
+            facets=tables.facets(everything, searcher, self._spelling(searcher)),
+            histogram=_histogram(tables, everything, req.histogram),
+            partial=partial,
+        )
+
+    def _matched(
+        self, searcher: Any, tables: Tables, req: SearchRequest, allowed: np.ndarray | None
+    ) -> tuple[list[Matched], str | None, Any]:
+        """What the query matches, as the result's parts in order: the query as typed;
+        then its spelling correction, when it found too few and the correction finds more
+        (the corrected query is returned too); or, when all its words find nothing, any of
+        them (OR). And the spelling suggestion made on the way (`_UNTRIED`: none was)."""
+        q = self.compile(req.q)
+        _check_expansions(q, searcher.reader(), self.config.search.max_expansions)
+        scored, found = match(searcher, tables, q, allowed)
+        suggestion: Any = _UNTRIED
+        plain = _plain_words(req.q)
+        if plain and req.spell and np.count_nonzero(found) < self.config.search.correct_below:
+            # Made once: the same correction is the suggestion when it finds no more.
+            suggestion = self.vocabulary.get(searcher).correct(req.q.split())
+            fix = self._correction(searcher, tables, suggestion, found, allowed)
+            if fix is not None:
+                return [(req.q, q, scored, found), fix], fix[0], suggestion
+        if not found.any() and plain > 1:
+            q = self.compile(req.q, "or")
+            scored, found = match(searcher, tables, q, allowed)
+        return [(req.q, q, scored, found)], None, suggestion
+
+    def _parts(
+        self,
+        searcher: Any,
+        tables: Tables,
+        req: SearchRequest,
+        matched: list[Matched],
+        pinned: list[int],
+        allowed: np.ndarray | None,
+    ) -> tuple[list[Part], dict[str, set[str]]]:
+        """The result's parts, each ranked, paged one after another: the pins, then what
+        the query (and its correction) matched without them; without a query, every
+        allowed document by date. And the query's words by field, for the snippets."""
+        by_relevance = req.sort == "relevance"
         parts = [fixed(tables.size, pinned)] if pinned else []
         if pinned:
             matched = [(t, q, sc, m & ~parts[0].mask) for t, q, sc, m in matched]
         decay = recency(tables, req.recency) if req.recency and by_relevance else None
+        terms: dict[str, set[str]] = {}
         for text, q, scored, found in matched:
             leaves = positive_leaves(q)
             for field, words in _terms_by_field(leaves, searcher.reader()).items():
@@ -186,14 +233,26 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         if not req.q:
             found = allowed if allowed is not None else tables.live
             parts.append(Part(found, _dated(tables, found, "-date" if by_relevance else req.sort)))
-        everything = parts[0].mask.copy()
-        for part in parts[1:]:
-            everything |= part.mask
-        total = int(np.count_nonzero(everything))
+        return parts, terms
+
+    def _page(
+        self,
+        searcher: Any,
+        tables: Tables,
+        req: SearchRequest,
+        parts: list[Part],
+        everything: np.ndarray,
+        terms: dict[str, set[str]],
+        pinned: list[int],
+    ) -> tuple[list[Hit], int | None, bool]:
+        """The requested page's hits; with collapse=story one hit a story, and the count
+        of stories; and whether the ranking was cut by time (`partial`)."""
+        start, stop = (req.page - 1) * req.per_page, req.page * req.per_page
         grouped = None
         if req.collapse == "story":
             codes = story_codes(tables)
             grouped = groups(tables, codes, everything)
+            total = int(np.count_nonzero(everything))
             page, partial = collapsed_page(
                 lambda a, b: page_of(parts, a, b), total, codes, start, stop
             )
@@ -208,25 +267,7 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
                 if hit.collapsed:
                     hit.see_all = see_all(req, hit.story or "")
             hits.append(hit)
-        did_you_mean = None
-        if req.q and not corrected and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
-            if suggestion is _UNTRIED:
-                suggestion = self.vocabulary.get(searcher).correct(req.q.split())
-            did_you_mean = suggestion
-        return SearchResult(
-            query=req.q,
-            did_you_mean=did_you_mean,
-            corrected_query=corrected,
-            total=total,
-            total_groups=grouped.total if grouped is not None else None,
-            page=req.page,
-            per_page=req.per_page,
-            took_ms=round((time.perf_counter() - t0) * 1000, 2),
-            hits=hits,
-            facets=tables.facets(everything, searcher, self._spelling(searcher)),
-            histogram=_histogram(tables, everything, req.histogram),
-            partial=partial,
-        )
+        return hits, grouped.total if grouped is not None else None, partial
 
     def _spelling(self, searcher: Any) -> Any:
         """Facet values as most documents spell them (the index keys labels lowercase: one
@@ -235,8 +276,8 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         return lambda lb, key: vocabulary.label(lb.param, key) if lb.suggest else None
 
     def _correction(
-        self, searcher: Any, tables: Any, fix: str | None, found: np.ndarray, allowed: Any
-    ) -> tuple[str, Any, Any, np.ndarray] | None:
+        self, searcher: Any, tables: Tables, fix: str | None, found: np.ndarray, allowed: Any
+    ) -> Matched | None:
         """The query as the index's vocabulary spells it, its scores and the documents it
         finds that the query as typed does not; None when it finds none more."""
         if not fix:
