@@ -190,6 +190,49 @@ def spec(
     """The OpenAPI document, with the limits this service enforces. `doc_id_example` is an
     id a generated client can reach (the server passes one from its index)."""
     search = search or SearchConfig()
+    paths = {
+        **_search_paths(search, doc_id_example),
+        **_status_paths(),
+        **_admin_paths(),
+        "/openapi.json": {
+            "get": {
+                "summary": "This description",
+                "operationId": "openapi",
+                "responses": _responses({"type": "object"}),
+            }
+        },
+    }
+    paths.update(operations_paths(_responses))  # searchsvc/web/operations.py
+    paths.update(documents_paths())
+    responses = _error_responses()
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "searchsvc",
+            "version": __version__,
+            "description": "Full-text search and related events for a news site. Every "
+            'error has the shape {"error": {"code", "message"}}; 400, 405, 408, 413, '
+            "414 and 431 are possible on any path. An empty parameter (`page=`) means "
+            "it is not given.",
+        },
+        "servers": [{"url": "/", "description": "this server"}],
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Hit": _hit(),
+                "RelatedHit": _RELATED_HIT,
+                "SearchResult": _answer(SearchResult),
+                "Document": _answer(Document, SOURCE_ONLY),
+                "Error": _ERROR,
+            },
+            "responses": responses,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _search_paths(search: SearchConfig, doc_id_example: str) -> dict[str, Any]:
+    """/search, /suggest, /events/{doc_id} and its related events."""
     doc_id = {
         "name": "doc_id",
         "in": "path",
@@ -199,7 +242,7 @@ def spec(
         "schema": _str(minLength=1),
         "example": doc_id_example,
     }
-    paths: dict[str, Any] = {
+    return {
         "/search": {
             "get": {
                 "summary": "Ranked full-text search, with filters and facets",
@@ -214,20 +257,7 @@ def spec(
                 "operationId": "suggest",
                 "parameters": _params(SUGGEST_PARAMS, search),
                 "responses": _with_opensearch(
-                    _obj(
-                        {
-                            "query": _str(),
-                            "suggestions": _array(
-                                _obj(
-                                    {
-                                        "text": _str(),
-                                        "kind": _str(enum=SUGGEST_KINDS),
-                                        "count": {"type": "integer", "description": "documents"},
-                                    }
-                                )
-                            ),
-                        }
-                    ),
+                    _suggestions_schema(),
                     400,
                     503,
                 ),
@@ -260,6 +290,30 @@ def spec(
                 ),
             }
         },
+    }
+
+
+def _suggestions_schema() -> dict[str, Any]:
+    """What /suggest answers."""
+    return _obj(
+        {
+            "query": _str(),
+            "suggestions": _array(
+                _obj(
+                    {
+                        "text": _str(),
+                        "kind": _str(enum=SUGGEST_KINDS),
+                        "count": {"type": "integer", "description": "documents"},
+                    }
+                )
+            ),
+        }
+    )
+
+
+def _status_paths() -> dict[str, Any]:
+    """/health and /stats."""
+    return {
         "/health": {
             "get": {
                 "summary": "Whether there is a usable index",
@@ -281,52 +335,58 @@ def spec(
                 "summary": "Index counts, size, and the index runs",
                 "operationId": "stats",
                 "responses": _responses(
-                    _obj(
-                        {
-                            "documents": {"type": "integer"},
-                            "by_kind": _obj(
-                                {"event": {"type": "integer"}, "source": {"type": "integer"}}
-                            ),
-                            "generation": {"type": "integer"},
-                            "index_bytes": {
-                                "type": "integer",
-                                "description": "the index and the files beside it, "
-                                "but for the search analytics",
-                            },
-                            "analytics_bytes": {
-                                "type": "integer",
-                                "description": "the search analytics' SQLite file and journals",
-                            },
-                            "runs": {"type": "integer", "description": "index runs so far"},
-                            "last_run": _nullable(
-                                _obj(
-                                    {
-                                        "start": _str(format="date-time"),
-                                        "end": _str(format="date-time"),
-                                        "report": _nullable({"type": "object"}),
-                                        "error": _nullable(_str()),
-                                    }
-                                )
-                            ),
-                            "running": _nullable({"type": "object"}),
-                            "next_run": _nullable(_str(format="date-time")),
-                            "watch": watch_schema(),
-                            "synonyms": _obj(
-                                {"entries": {"type": "integer"}, "error": _nullable(_str())}
-                            ),
-                            "pins": _obj(
-                                {
-                                    "queries": {"type": "integer"},
-                                    "unknown_ids": {"type": "array", "items": _str()},
-                                    "error": _nullable(_str()),
-                                }
-                            ),
-                        }
-                    ),
+                    _stats_schema(),
                     503,
                 ),
             }
         },
+    }
+
+
+def _stats_schema() -> dict[str, Any]:
+    """What /stats answers (index/status.py)."""
+    return _obj(
+        {
+            "documents": {"type": "integer"},
+            "by_kind": _obj({"event": {"type": "integer"}, "source": {"type": "integer"}}),
+            "generation": {"type": "integer"},
+            "index_bytes": {
+                "type": "integer",
+                "description": "the index and the files beside it, but for the search analytics",
+            },
+            "analytics_bytes": {
+                "type": "integer",
+                "description": "the search analytics' SQLite file and journals",
+            },
+            "runs": {"type": "integer", "description": "index runs so far"},
+            "last_run": _nullable(
+                _obj(
+                    {
+                        "start": _str(format="date-time"),
+                        "end": _str(format="date-time"),
+                        "report": _nullable({"type": "object"}),
+                        "error": _nullable(_str()),
+                    }
+                )
+            ),
+            "running": _nullable({"type": "object"}),
+            "next_run": _nullable(_str(format="date-time")),
+            "watch": watch_schema(),
+            "synonyms": _obj({"entries": {"type": "integer"}, "error": _nullable(_str())}),
+            "pins": _obj(
+                {
+                    "queries": {"type": "integer"},
+                    "unknown_ids": {"type": "array", "items": _str()},
+                    "error": _nullable(_str()),
+                }
+            ),
+        }
+    )
+
+
+def _admin_paths() -> dict[str, Any]:
+    """/admin/reindex (the documents' admin paths are web/documents.py's)."""
+    return {
         "/admin/reindex": {
             "post": {
                 "summary": "Run the index job now (off unless an admin token is configured). "
@@ -367,17 +427,12 @@ def spec(
                 },
             }
         },
-        "/openapi.json": {
-            "get": {
-                "summary": "This description",
-                "operationId": "openapi",
-                "responses": _responses({"type": "object"}),
-            }
-        },
     }
-    paths.update(operations_paths(_responses))  # searchsvc/web/operations.py
-    paths.update(documents_paths())
-    responses = {
+
+
+def _error_responses() -> dict[str, Any]:
+    """The error answers, one a status, each the shape of `_ERROR`."""
+    return {
         f"E{status}": {
             "description": desc,
             "content": {"application/json": {"schema": _ref("Error")}},
@@ -395,28 +450,4 @@ def spec(
             431: "too many or too large request headers",
             503: "no usable index; the message says why",
         }.items()
-    }
-    return {
-        "openapi": "3.0.3",
-        "info": {
-            "title": "searchsvc",
-            "version": __version__,
-            "description": "Full-text search and related events for a news site. Every "
-            'error has the shape {"error": {"code", "message"}}; 400, 405, 408, 413, '
-            "414 and 431 are possible on any path. An empty parameter (`page=`) means "
-            "it is not given.",
-        },
-        "servers": [{"url": "/", "description": "this server"}],
-        "paths": paths,
-        "components": {
-            "schemas": {
-                "Hit": _hit(),
-                "RelatedHit": _RELATED_HIT,
-                "SearchResult": _answer(SearchResult),
-                "Document": _answer(Document, SOURCE_ONLY),
-                "Error": _ERROR,
-            },
-            "responses": responses,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
     }
