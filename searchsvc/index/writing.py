@@ -31,19 +31,21 @@ import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 from whoosh import index as whoosh_index
 
 from searchsvc.config import Config
-from searchsvc.content import ContentError, scan, scan_paths
+from searchsvc.content import ContentError, FileInfo, Tree, scan, scan_paths
 from searchsvc.index import state
 from searchsvc.index.cleanup import remove_orphans
 from searchsvc.index.commit import check_before_writing, commit, doc_count, open_for_writing
 from searchsvc.index.links import events_linked_to, gather_links, link_entry, source_words
 from searchsvc.index.manifest import Manifest
-from searchsvc.index.pool import Pool, Task
+from searchsvc.index.pool import Pool, Result, Task
 from searchsvc.index.report import IndexBusy, IndexRunError, IndexWriteError, Report
 from searchsvc.index.schema import SCHEMA_VERSION
 from searchsvc.index.verify import check_checksums, verify
@@ -144,6 +146,19 @@ def _want_progress(progress: bool | None) -> bool:
 # --- the run, in the parent process --------------------------------------------------------
 
 
+@dataclass
+class _Plan:
+    """What a run found to do: the index open for writing, the manifest of the last run,
+    the content tree, and the files new or changed (`todo`) and gone since."""
+
+    ix: Any
+    full: bool
+    manifest: Manifest
+    files: Tree
+    todo: list[FileInfo]
+    gone: list[str]
+
+
 class _Run:
     def __init__(
         self, config: Config, full: bool, progress: bool, paths: Sequence[str] | None
@@ -157,77 +172,28 @@ class _Run:
 
     def run(self) -> Report:
         t0 = time.perf_counter()
-        # First: a missing root must not touch the index.
-        if self.paths is not None:
-            files = scan_paths(self.config.content, self.paths)
-        else:
-            files = scan(self.config.content)
-        # Structure checked below, only when this run writes: opening every segment's
-        # reader is most of what a run that finds nothing to do would cost.
-        ix, full = open_for_writing(self.index_dir, self.full, check=False)
-        self.report.full = full
-        manifest = Manifest(schema=SCHEMA_VERSION)
-        if not full:
-            manifest = Manifest.load(self.index_dir, SCHEMA_VERSION)
-            if manifest.empty and doc_count(ix, deleted=True) > 0:
-                log.warning("no usable manifest beside the index: re-reading every file")
-        if (full or manifest.empty) and files.scope is not None:
-            # Nothing to compare the part with: the whole tree, or the index would hold
-            # only these paths.
-            files = scan(self.config.content)
-        old = manifest.files
-        content = self.config.content
-        # Only the folders whose listing differs from the manifest's are compared file by
-        # file (and only their part of the manifest is read).
-        changed, gone = manifest.changes(files)
-        todo = [f.classified(content) for f in changed]
-        self.report.unchanged = len(files) - len(todo)
-        if not todo and not gone and not full:
-            if manifest.legacy:
-                manifest.save(self.index_dir)  # once, in the layout that loads in parts
-            self.report.documents = doc_count(ix)
-            self.report.generation = ix.latest_generation()
+        plan = self._plan()
+        if not plan.todo and not plan.gone and not plan.full:
+            if plan.manifest.legacy:
+                plan.manifest.save(self.index_dir)  # once, in the layout that loads in parts
+            self.report.documents = doc_count(plan.ix)
+            self.report.generation = plan.ix.latest_generation()
             self.report.seconds = time.perf_counter() - t0
             return self.report
-
         # On the index as it was, checked before writing over it; for the deletions at
         # the commit.
-        reader = None if full else check_before_writing(ix, self.index_dir)
-        todo_ids = {f.id for f in todo}
-        # Source texts are read first (phase 1): events need their words. Then each worker
-        # writes its share of everything into one segment (phase 2): fewer segments make
-        # every search faster.
-        phase1 = [f for f in todo if f.role in ("source", "sniff")]
-        phase2 = [f for f in todo if f.role not in ("source", "sniff")]
-        with Pool(self._procs(len(todo)), self.progress, len(todo)) as pool:
-            base = Task(str(self.index_dir), str(content.root), content.max_file_bytes)
-            t1 = time.perf_counter()
-            results1 = pool.run(base, phase1, parse_only=True)
-            t2 = time.perf_counter()
-            parsed = [item for r in results1 for item in r.parsed]
-            sources = {d.id: link_entry(d, info) for d, info in parsed if d.kind == "source"}
-            fresh = {
-                d.id: source_words(d)
-                for d, _ in parsed
-                if d.kind == "source" and (d.url or d.event)
-            }
-            links = gather_links(manifest.sources(), files, todo_ids, sources, fresh)
-            # Unchanged events whose source texts changed, came or went: re-read them too.
-            touched = [i for i in gone if old[i].kind == "source"]
-            touched += [i for i in todo_ids if i in old and old[i].kind == "source"]
-            affected = events_linked_to(old, touched, sources, files)
-            phase2 += [files[i].classified(content) for i in sorted(affected - todo_ids)]
-            results2 = pool.run(base, phase2, docs=parsed, links=links)
+        reader = None if plan.full else check_before_writing(plan.ix, self.index_dir)
+        t1 = time.perf_counter()
+        results, t2 = self._parse(plan)
         t3 = time.perf_counter()
-        results = results1 + results2
         commit(
-            ix,
+            plan.ix,
             self.index_dir,
-            manifest,
-            todo,
-            gone,
+            plan.manifest,
+            plan.todo,
+            plan.gone,
             results,
-            full,
+            plan.full,
             self.report,
             reader=reader,
             timeout=self.config.index.lock_timeout,
@@ -241,6 +207,63 @@ class _Run:
         )
         self.report.seconds = time.perf_counter() - t0
         return self.report
+
+    def _plan(self) -> _Plan:
+        """The content scanned and compared with the manifest of the last run."""
+        # First: a missing root must not touch the index.
+        if self.paths is not None:
+            files = scan_paths(self.config.content, self.paths)
+        else:
+            files = scan(self.config.content)
+        # Structure checked later, only when this run writes: opening every segment's
+        # reader is most of what a run that finds nothing to do would cost.
+        ix, full = open_for_writing(self.index_dir, self.full, check=False)
+        self.report.full = full
+        manifest = Manifest(schema=SCHEMA_VERSION)
+        if not full:
+            manifest = Manifest.load(self.index_dir, SCHEMA_VERSION)
+            if manifest.empty and doc_count(ix, deleted=True) > 0:
+                log.warning("no usable manifest beside the index: re-reading every file")
+        if (full or manifest.empty) and files.scope is not None:
+            # Nothing to compare the part with: the whole tree, or the index would hold
+            # only these paths.
+            files = scan(self.config.content)
+        # Only the folders whose listing differs from the manifest's are compared file by
+        # file (and only their part of the manifest is read).
+        changed, gone = manifest.changes(files)
+        todo = [f.classified(self.config.content) for f in changed]
+        self.report.unchanged = len(files) - len(todo)
+        return _Plan(ix, full, manifest, files, todo, gone)
+
+    def _parse(self, plan: _Plan) -> tuple[list[Result], float]:
+        """The workers' results for the files to do (each worker's share written into a
+        segment of its own), and when the source texts were done."""
+        content, old, files = self.config.content, plan.manifest.files, plan.files
+        todo_ids = {f.id for f in plan.todo}
+        # Source texts are read first (phase 1): events need their words. Then each worker
+        # writes its share of everything into one segment (phase 2): fewer segments make
+        # every search faster.
+        phase1 = [f for f in plan.todo if f.role in ("source", "sniff")]
+        phase2 = [f for f in plan.todo if f.role not in ("source", "sniff")]
+        with Pool(self._procs(len(plan.todo)), self.progress, len(plan.todo)) as pool:
+            base = Task(str(self.index_dir), str(content.root), content.max_file_bytes)
+            results1 = pool.run(base, phase1, parse_only=True)
+            sources_done = time.perf_counter()
+            parsed = [item for r in results1 for item in r.parsed]
+            sources = {d.id: link_entry(d, info) for d, info in parsed if d.kind == "source"}
+            fresh = {
+                d.id: source_words(d)
+                for d, _ in parsed
+                if d.kind == "source" and (d.url or d.event)
+            }
+            links = gather_links(plan.manifest.sources(), files, todo_ids, sources, fresh)
+            # Unchanged events whose source texts changed, came or went: re-read them too.
+            touched = [i for i in plan.gone if old[i].kind == "source"]
+            touched += [i for i in todo_ids if i in old and old[i].kind == "source"]
+            affected = events_linked_to(old, touched, sources, files)
+            phase2 += [files[i].classified(content) for i in sorted(affected - todo_ids)]
+            results2 = pool.run(base, phase2, docs=parsed, links=links)
+        return results1 + results2, sources_done
 
     def _procs(self, n_files: int) -> int:
         if n_files < PARALLEL_FROM:
