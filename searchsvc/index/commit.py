@@ -167,33 +167,14 @@ def commit(
                 for doc_id in list(written) + gone:
                     writer.delete_by_term("id", doc_id, searcher=searcher)
         indexed_before = {i for i, e in old.items() if e.kind in ("event", "source")}
-        report.kept = sorted(skipped_ids & indexed_before) if not full else []
         if full:
             report.kept = _carry_over(ix, writer, skipped_ids)
+        else:
+            report.kept = sorted(skipped_ids & indexed_before)
         for doc_id in gone:
             manifest.files.pop(doc_id, None)
-        todo_ids = {f.id for f in todo}
-        for doc_id in written:
-            if doc_id in todo_ids and doc_id not in old:
-                report.added.append(doc_id)
-            else:
-                report.updated.append(doc_id)
-        report.deleted = [i for i in gone if old[i].kind in ("event", "source")]
-        report.day_pages = sum(1 for r in results for e in r.entries.values() if e.kind == "day")
-        segments = merge_segments(writer, CLEAR if full else merge_policy)
-        segments += [r.segment for r in results if r.segment is not None]
-        carried = finish_segment(writer)
-        if carried is not None:
-            segments.append(carried)
-        # Merged segments and the carried-over one are counted here, niced, rather
-        # than in every web worker while it serves.
-        for seg in segments:
-            if not has_counts(index_dir, seg):
-                seg_reader = SegmentReader(ix.storage, ix.schema, seg)
-                try:
-                    save_counts(index_dir, seg, count_segment(seg_reader))
-                finally:
-                    seg_reader.close()
+        _count_changes(report, {f.id for f in todo}, written, gone, old, results)
+        segments = _final_segments(ix, writer, index_dir, results, full)
         record_checksums(index_dir, segments, keep=segment_files(ix))
         commit_segments(writer, segments)
     except BaseException:
@@ -205,6 +186,47 @@ def commit(
     fresh = whoosh_index.open_dir(str(index_dir))
     report.documents = doc_count(fresh)
     report.generation = fresh.latest_generation()
+
+
+def _count_changes(
+    report: Report,
+    todo_ids: set[str],
+    written: dict[str, Entry],
+    gone: list[str],
+    old: dict[str, Entry],
+    results: list[Result],
+) -> None:
+    """The report's added, updated and deleted documents, and the day pages read."""
+    for doc_id in written:
+        if doc_id in todo_ids and doc_id not in old:
+            report.added.append(doc_id)
+        else:
+            report.updated.append(doc_id)
+    report.deleted = [i for i in gone if old[i].kind in ("event", "source")]
+    report.day_pages = sum(1 for r in results for e in r.entries.values() if e.kind == "day")
+
+
+def _final_segments(
+    ix: Any, writer: Any, index_dir: Path, results: list[Result], full: bool
+) -> list[Any]:
+    """The segments the new generation is made of: the old ones merged as the policy
+    says (none kept in a full rebuild), the workers', and the writer's own (documents
+    carried over), each with its counts saved beside it."""
+    segments = merge_segments(writer, CLEAR if full else merge_policy)
+    segments += [r.segment for r in results if r.segment is not None]
+    carried = finish_segment(writer)
+    if carried is not None:
+        segments.append(carried)
+    # Merged segments and the carried-over one are counted here, niced, rather
+    # than in every web worker while it serves.
+    for seg in segments:
+        if not has_counts(index_dir, seg):
+            seg_reader = SegmentReader(ix.storage, ix.schema, seg)
+            try:
+                save_counts(index_dir, seg, count_segment(seg_reader))
+            finally:
+                seg_reader.close()
+    return segments
 
 
 def _carry_over(ix: Any, writer: Any, skipped: set[str]) -> list[str]:
