@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from whoosh.analysis import (
     CharsetFilter,
     LowercaseFilter,
@@ -12,7 +14,7 @@ from whoosh.analysis import (
 )
 from whoosh.support.charset import accent_map
 
-from searchsvc.index.analysis import NewsAnalyzer
+from searchsvc.index.analysis import NewsAnalyzer, terms
 
 CHAIN = (
     RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map) | StopFilter() | StemFilter()
@@ -70,3 +72,19 @@ def test_fast_postings_equal_whoosh_postings(text):
     assert [(w, n, wt) for w, n, wt, _ in mine] == [(w, n, wt) for w, n, wt, _ in theirs]
     for (_, _, _, a), (_, _, _, b) in zip(mine, theirs, strict=True):
         assert fast.decode_positions(a) == slow.decode_positions(b)
+
+
+# Words of any script, case and accent, between spaces and punctuation: `fold` skips
+# `translate` for ASCII words, which must change nothing.
+_TEXT = st.text(
+    st.sampled_from("aAbBsSiInNpPhHtTwWyYzZ0159_ -.,:'éÉøØßŒœıİΣσςΤōŌçÇñÑ日本語"),
+    max_size=60,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT, st.booleans())
+def test_any_text_has_the_tokens_of_the_whoosh_chain(text, positions):
+    kw = {"positions": positions, "chars": True}
+    assert tokens(NewsAnalyzer(), text, **kw) == tokens(CHAIN, text, **kw)
+    assert list(terms(NewsAnalyzer(), text)) == [t.text for t in CHAIN(text)]

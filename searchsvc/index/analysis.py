@@ -26,6 +26,15 @@ from whoosh.writing import SegmentWriter
 from searchsvc.index.whoosh_compat import INT_SIZE, stored_lengths
 
 
+def fold(word: str) -> str:
+    """A word lowercased and its accents folded ("Tōhoku" -> "tohoku"), as Whoosh's
+    LowercaseFilter and CharsetFilter(accent_map) make it. accent_map leaves lowercase
+    ASCII as it is, so an ASCII word is only lowercased: `translate` was the larger part
+    of analysing a word."""
+    word = word.lower()
+    return word if word.isascii() else word.translate(accent_map)
+
+
 class NewsAnalyzer(Analyzer):
     """Words, lowercased, accents folded ("Tōhoku" -> "tohoku"), stop words dropped,
     Porter-stemmed."""
@@ -68,7 +77,7 @@ class NewsAnalyzer(Analyzer):
         rawpos = start_pos
         pos: int | None = None  # StopFilter's renumbering: from the first kept token on
         for text, start, end in matches:
-            word = text.lower().translate(accent_map)
+            word = fold(text)
             t.boost = 1.0
             if keeporiginal:
                 t.original = text
@@ -185,10 +194,16 @@ def word_terms(analyzer: NewsAnalyzer, text: str) -> Iterator[tuple[str, int, in
     stoplist = analyzer.stoplist
     minsize = analyzer.minsize
     for m in default_pattern.finditer(text):
-        word = m.group().lower().translate(accent_map)
+        word = fold(m.group())
         if len(word) < minsize or word in stoplist:
             continue
         term = stems.get(word)
         if term is None:
             term = stems[word] = stem(word)
         yield term, m.start(), m.end()
+
+
+def terms(analyzer: NewsAnalyzer, text: str) -> tuple[str, ...]:
+    """The text's terms, as `[t.text for t in analyzer(text)]` gives them (stop words
+    left out), without a token object a word."""
+    return tuple(term for term, _, _ in word_terms(analyzer, text))

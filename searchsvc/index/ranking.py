@@ -153,7 +153,9 @@ def rescore(
     heads = {d: tables.head(searcher, d) for _, d in top}
     words = [t.text for t in TEXT_ANALYZER(text)] if _plain_words(text) > 1 else []
     if len(words) > 1 and cfg.phrase_boost:
-        with_phrase = {d for d, head in heads.items() if any(_holds(t, words) for t in head.terms)}
+        with_phrase = {
+            d for d, head in heads.items() if any(_holds(head.terms(k), words) for k in (0, 1))
+        }
         top = [(s * (1 + cfg.phrase_boost) if d in with_phrase else s, d) for s, d in top]
     if cfg.source_weight != 1.0:
         source = KINDS.index("source")

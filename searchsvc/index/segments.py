@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from searchsvc.index.schema import TEXT_FIELDS
+from searchsvc.index.analysis import terms
+from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS
 from searchsvc.index.whoosh_compat import (
     field_lengths,
     ids_in_order,
@@ -64,10 +65,23 @@ class Labels:
 
 @dataclass(frozen=True)
 class Head:
-    """A document's title and summary, and their analysed terms (stop words out)."""
+    """A document's title and summary (`texts`), and their analysed terms (stop words
+    out) once asked for (`terms`)."""
 
     texts: tuple[str, str]
-    terms: tuple[tuple[str, ...], ...]
+    _terms: dict[int, tuple[str, ...]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def terms(self, k: int) -> tuple[str, ...]:
+        """The analysed terms of `texts[k]`, analysed when first asked: only a query of
+        two or more words looks for its phrase in them (the summary only when the title
+        lacks it). Analysing every head of a re-ranked window was 40% of a computed
+        search's time on the archive's query log."""
+        found = self._terms.get(k)
+        if found is None:
+            found = self._terms[k] = terms(TEXT_ANALYZER, self.texts[k])
+        return found
 
 
 Postings = tuple[np.ndarray, np.ndarray]  # sorted document numbers, and the weight in each

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from searchsvc.index.geo import PlaceTable
-from searchsvc.index.schema import TEXT_ANALYZER, TEXT_FIELDS, label_key, stored_hit
+from searchsvc.index.schema import TEXT_FIELDS, label_key, stored_hit
 from searchsvc.index.segments import (
     KINDS,
     SCORED_FIELDS,
@@ -217,9 +217,7 @@ class Tables:
         found = segment.heads.get(local)
         if found is None:
             data = stored_hit(searcher.stored_fields(docnum))
-            texts = (data.get("title") or "", data.get("summary") or "")
-            terms = tuple(tuple(t.text for t in TEXT_ANALYZER(text)) for text in texts)
-            found = Head(texts, terms)
+            found = Head((data.get("title") or "", data.get("summary") or ""))
             segment.keep_head(local, found)
         return found
 
