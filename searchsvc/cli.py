@@ -258,7 +258,7 @@ def cmd_serve(config: Config, args: argparse.Namespace) -> int:
 def cmd_schedule(config: Config, args: argparse.Namespace) -> int:
     from searchsvc.scheduler import run_forever
 
-    return run_forever(config)
+    return run_forever(config, index_main=main)
 
 
 def cmd_follow(config: Config, args: argparse.Namespace) -> int:

@@ -29,6 +29,8 @@ from searchsvc.config import Config
 from searchsvc.exits import EXIT_BUSY
 from searchsvc.model import Document, Skipped
 from searchsvc.parsing import classify, parse_bytes
+from searchsvc.reindex import request_run
+from searchsvc.runs import start_run, supervise
 from searchsvc.watch_socket import ask
 
 log = logging.getLogger(__name__)
@@ -219,10 +221,6 @@ def _index(config: Config, doc_id: str) -> int:
 
 def _index_alone(config: Config, doc_id: str) -> int:
     """`_index` without a file watcher: an index run in a new process."""
-    # Imported here: APScheduler is not needed to import this module.
-    from searchsvc.reindex import request_run
-    from searchsvc.scheduler import start_run, supervise
-
     proc = start_run(config, "--path", doc_id, lock_timeout=config.admin.push_wait, nice=0)
     code = supervise(proc, config)
     if code == 0:

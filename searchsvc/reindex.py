@@ -28,7 +28,7 @@ from filelock import FileLock, Timeout
 from searchsvc.config import Config
 from searchsvc.index import state
 from searchsvc.index.manifest import write_atomic
-from searchsvc.scheduler import start_run, supervise
+from searchsvc.runs import start_run, supervise
 
 log = logging.getLogger(__name__)
 

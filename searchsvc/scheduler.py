@@ -12,14 +12,11 @@ killed and the failure recorded, so that a hung run cannot stop indexing for goo
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 from typing import Any
 
@@ -30,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from searchsvc.config import Config, ConfigError
 from searchsvc.exits import EXIT_BUSY
 from searchsvc.index import state
+from searchsvc.runs import Main, start_run, supervise
 
 log = logging.getLogger(__name__)
 
@@ -54,15 +52,6 @@ def make_trigger(config: Config) -> Any:
     return IntervalTrigger(seconds=parse_interval(s.interval))
 
 
-def index_command(config: Config, *extra: str) -> list[str]:
-    """The command line of an index run with this configuration."""
-    cmd = [sys.executable, "-m", "searchsvc"]
-    if config.file:
-        cmd += ["--config", str(config.file)]
-    cmd += ["index", "--content", str(config.content.root), "--index", str(config.index.dir)]
-    return [*cmd, "--no-progress", *extra]
-
-
 def run_once(config: Config) -> int:
     """One scheduled run, in a child process. Returns its exit status."""
     log.info("scheduled index run starting")
@@ -81,53 +70,10 @@ def run_once(config: Config) -> int:
     return code
 
 
-def start_run(
-    config: Config, *extra: str, lock_timeout: float | None = None, nice: int | None = None
-) -> subprocess.Popen[bytes]:
-    """Start an index run (`extra`: more arguments, e.g. `--full`) in its own process
-    group, so that it can be killed whole; `lock_timeout` and `nice` instead of the
-    configured ones."""
-    env = None
-    if lock_timeout is not None:
-        env = os.environ | {"SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{lock_timeout:g}"}
-    if nice is not None:
-        env = (env or dict(os.environ)) | {"SEARCHSVC_INDEX_NICE": str(nice)}
-    return subprocess.Popen(index_command(config, *extra), start_new_session=True, env=env)
-
-
-def supervise(proc: subprocess.Popen[bytes], config: Config, limit: float | None = None) -> int:
-    """Wait for a run started by start_run, at most `limit` seconds (`index.run_timeout`);
-    past it, kill its process group. A run that died of a signal cannot record its end:
-    it is recorded here. Returns the exit status (negative: the signal)."""
-    limit = config.index.run_timeout if limit is None else limit
-    try:
-        code = proc.wait(timeout=limit)
-        reason = f"killed by signal {_signal_name(-code)}" if code < 0 else ""
-    except subprocess.TimeoutExpired:
-        log.error(
-            "index run (pid %s) still running after %g s (index.run_timeout): killing it",
-            proc.pid,
-            limit,
-        )
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        code = proc.wait()
-        reason = f"killed after {limit:g} s: longer than index.run_timeout"
-    if reason:
-        state.record_failure(config.index.dir, proc.pid, reason)
-    return code
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)
-
-
-def run_forever(config: Config) -> int:
+def run_forever(config: Config, index_main: Main) -> int:
     """Run the schedule (`schedule.enabled`) and the file watcher (`watch.enabled`) until
-    SIGTERM or SIGINT."""
+    SIGTERM or SIGINT. `index_main`: the command line's entry point, which runs the
+    watcher's index runs in children forked from this process (`runs.run_forked`)."""
     try:
         trigger = make_trigger(config)
     except ConfigError as exc:
@@ -154,7 +100,7 @@ def run_forever(config: Config) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    watcher = _start_watcher(config)
+    watcher = _start_watcher(config, index_main)
     if config.schedule.enabled:
         desc = config.schedule.cron or f"every {config.schedule.interval}"
         log.info("scheduler started (pid %s): index %s", os.getpid(), desc)
@@ -169,14 +115,14 @@ def run_forever(config: Config) -> int:
     return 0
 
 
-def _start_watcher(config: Config) -> Any:
+def _start_watcher(config: Config, index_main: Main) -> Any:
     """The file watcher, when `watch.enabled` (None when off or when the root cannot be
     watched: the schedule still runs)."""
     if not config.watch.enabled:
         return None
     from searchsvc.watch import Watcher
 
-    watcher = Watcher(config)
+    watcher = Watcher(config, index_main)
     try:
         watcher.start()
     except OSError as exc:

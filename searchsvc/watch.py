@@ -27,12 +27,8 @@ the push's own write then find the file as that run saw it and start nothing.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import multiprocessing
 import os
-import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,10 +40,11 @@ from watchdog.observers import Observer
 from searchsvc.config import Config
 from searchsvc.exits import EXIT_BUSY
 from searchsvc.index import state
+from searchsvc.runs import Main, run_forked, start_run, supervise
+from searchsvc.watch_socket import Listener
 
 log = logging.getLogger(__name__)
 
-_FORK = multiprocessing.get_context("fork")
 MAX_PATHS = 1000  # more changed paths than this in one burst: a run over the whole tree
 # The events that change what a path holds; `opened` and `closed_no_write` do not, and a
 # folder's `modified` (an entry added or removed in it) comes with the entry's own event.
@@ -92,8 +89,9 @@ class _Handler(FileSystemEventHandler):  # type: ignore[misc]
 class Watcher:
     """Watches `content.root` and runs the index over what changed, one burst at a time."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, index_main: Main) -> None:
         self.config = config
+        self.index_main = index_main  # runs.run_forked's `main`
         self.root = os.path.realpath(config.content.root)
         self._pending: dict[str, None] = {}  # ids, in the order first seen
         self._waiters: list[_Waiter] = []  # pushes whose ids are pending
@@ -151,8 +149,6 @@ class Watcher:
         log.info("watching %s for changes", self.root)
         self._preloading = threading.Thread(target=preload, name="watch-preload", daemon=True)
         self._preloading.start()
-        from searchsvc.watch_socket import Listener
-
         self._listener = Listener(self.config, self)
         try:
             self._listener.start()
@@ -245,10 +241,8 @@ class Watcher:
         # burst of file events as long as a run may take (it is never dropped).
         lock_wait = min((w.lock_wait for w in waiters), default=None)
         if self._forkable():
-            code = run_forked(self.config, args, lock_timeout=lock_wait)
+            code = run_forked(self.config, args, self.index_main, lock_timeout=lock_wait)
         else:
-            from searchsvc.scheduler import start_run, supervise
-
             wait = self.config.index.run_timeout if lock_wait is None else lock_wait
             code = supervise(start_run(self.config, *args, lock_timeout=wait, nice=0), self.config)
         state.record_watch(index_dir, last_status=code)
@@ -282,55 +276,7 @@ def preload() -> None:
     """Import what an index run needs, and load the gazetteer, in this process: a run
     forked from it starts at once. A new Python process spent most of a one-file run
     (about 0.5 s of a 1 s run on the dev corpus) importing and loading these."""
-    from searchsvc import cli  # noqa: F401
     from searchsvc.index import commit, pool, writing  # noqa: F401
     from searchsvc.parsing.places import default_gazetteer
 
     default_gazetteer()
-
-
-def run_forked(config: Config, args: list[str], lock_timeout: float | None = None) -> int:
-    """`searchsvc index <args>` in a child forked from this process (what `preload` loaded
-    is there already), as a subprocess would run it: its own session (killed whole past
-    `index.run_timeout`), the same configuration, exit status, lock and state records;
-    waiting for the index lock `lock_timeout` seconds, by default as long as a run may
-    take (a burst is never dropped for a full rebuild), at normal priority (it is the
-    latency readers see)."""
-    from searchsvc.scheduler import index_command
-
-    argv = index_command(config, *args)[3:]  # after `python -m searchsvc`
-    wait = config.index.run_timeout if lock_timeout is None else lock_timeout
-    env = {
-        "SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{wait:g}",
-        "SEARCHSVC_INDEX_NICE": "0",
-    }
-    child = _FORK.Process(target=_child, args=(argv, env), name="searchsvc-index", daemon=False)
-    child.start()
-    limit = config.index.run_timeout
-    child.join(limit)
-    reason = ""
-    if child.is_alive():
-        log.error("index run (pid %s) still running after %g s: killing it", child.pid, limit)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.join()
-        reason = f"killed after {limit:g} s: longer than index.run_timeout"
-    code = child.exitcode if child.exitcode is not None else -1
-    if code < 0 and not reason:
-        reason = f"killed by signal {-code}"
-    if reason and child.pid is not None:  # a run killed cannot record its end itself
-        state.record_failure(config.index.dir, child.pid, reason)
-    return code
-
-
-def _child(argv: list[str], env: dict[str, str]) -> None:
-    os.setsid()  # a process group of its own, like the scheduler's runs
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, signal.SIG_DFL)  # the scheduler's handlers are not the run's
-    os.environ.update(env)
-    from searchsvc.cli import main
-
-    code = main(argv)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    sys.exit(code)

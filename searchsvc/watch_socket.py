@@ -28,12 +28,9 @@ import os
 import socket
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from searchsvc.config import Config
-
-if TYPE_CHECKING:
-    from searchsvc.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +71,16 @@ def ask(config: Config, paths: list[str]) -> dict[str, Any] | None:
     return answer if isinstance(answer, dict) and "taken" in answer else None
 
 
+class Runner(Protocol):
+    """What the listener asks of the watcher (`watch.Watcher`)."""
+
+    def run_now(self, paths: list[str], lock_wait: float) -> dict[str, Any]: ...
+
+
 class Listener:
     """The watcher's end: a thread accepting requests, a thread per request."""
 
-    def __init__(self, config: Config, watcher: Watcher) -> None:
+    def __init__(self, config: Config, watcher: Runner) -> None:
         self.path = socket_path(config)
         self.watcher = watcher
         self._sock: socket.socket | None = None

@@ -21,10 +21,11 @@ from conftest import Server, clean_env, config_for, eventually, write
 from filelock import FileLock
 from test_write_faults import answers, stray_files
 
+from searchsvc.cli import main
 from searchsvc.index import SearchIndex, index_busy, run_index, state
 from searchsvc.query import request_from_params
-from searchsvc.scheduler import run_once, start_run, supervise
-from searchsvc.watch import run_forked
+from searchsvc.runs import run_forked, start_run, supervise
+from searchsvc.scheduler import run_once
 
 
 def children(pid: int) -> list[int]:
@@ -180,7 +181,7 @@ def test_kills_at_random_moments_lose_nothing_and_leave_nothing(sample_tree, tmp
 
 
 def test_a_forked_run_past_its_time_limit_is_killed_and_recorded(sample_tree, tmp_path):
-    """The file watcher's runs are forked from its process (watch.run_forked): a hung one
+    """The file watcher's runs are forked from its process (runs.run_forked): a hung one
     is killed at `index.run_timeout` as a started one is, the failure recorded, the last
     good index kept; the next run gets through."""
     root, ix = sample_tree, tmp_path / "ix"
@@ -192,7 +193,7 @@ def test_a_forked_run_past_its_time_limit_is_killed_and_recorded(sample_tree, tm
     ours = os.getpid()
     leaders = {p for p in children(ours) if os.getpgid(p) == p}  # other sessions of ours
     codes: list[int] = []
-    run = threading.Thread(target=lambda: codes.append(run_forked(config, ["--path", rel])))
+    run = threading.Thread(target=lambda: codes.append(run_forked(config, ["--path", rel], main)))
     # The run waits for the lock held here, then is stopped (a hung NFS read, say).
     with FileLock(str(ix / "searchsvc.lock")):
         run.start()
@@ -211,6 +212,6 @@ def test_a_forked_run_past_its_time_limit_is_killed_and_recorded(sample_tree, tm
     assert recorded["running"] is None and "run_timeout" in recorded["last_run"]["error"]
     assert answers(root, ix) == before and stray_files(ix) == []
 
-    assert run_forked(config, ["--path", rel]) == 0
+    assert run_forked(config, ["--path", rel], main) == 0
     found_now = SearchIndex(config).search(request_from_params({"q": ["hungarix"]}, config.search))
     assert [h.id for h in found_now.hits] == [rel]
