@@ -2,7 +2,7 @@
 -- bench/query_bench.py's `replay` when wrk is installed (a C client: the clients then take
 -- a small share of the two cores, where eight Python processes took about half).
 --
---   wrk -t T -c C -d 3600s --timeout 30s -s bench/replay.lua URL -- PATHS_FILE T
+--   wrk -t T -c C -d BOUND --timeout 30s -s bench/replay.lua URL -- PATHS_FILE T
 --
 -- Thread k of T asks every T-th path from the k-th, in order, over its C/T connections
 -- (query_bench uses T = 1). When a thread has its share answered it prints "done" and
