@@ -1,6 +1,6 @@
 -- wrk replays a list of request paths, each once, then stops: the load generator of
--- bench/query_bench.py's `replay_wrk` (used when wrk is installed) (a C client: the clients then take
--- a small share of the two cores, where eight Python processes took about half).
+-- bench/query_bench.py's `replay_wrk`, used when wrk is installed. A C client takes a
+-- small share of the two cores, where eight Python processes took about half.
 --
 --   wrk -t T -c C -d BOUND --timeout 30s -s bench/replay.lua URL -- PATHS_FILE T
 --
