@@ -16,10 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import numpy as np
 
 from searchsvc.index.tables import KINDS, Tables
+from searchsvc.model import LABELS
+from searchsvc.query import SearchRequest
 
 Ranked = list[tuple[float | None, int]]  # (score or None, document number)
 
@@ -42,6 +45,14 @@ def fixed(mask_size: int, docs: list[int]) -> Part:
     mask = np.zeros(mask_size, dtype=bool)
     mask[docs] = True
     return Part(mask, lambda start, stop: ([(None, d) for d in docs[start:stop]], False))
+
+
+def dated(tables: Tables, found: np.ndarray, sort: str) -> Part:
+    """These documents in a date order (`sort`: "date" or "-date")."""
+    return Part(
+        found,
+        lambda start, stop: ([(None, d) for d in tables.ordered(found, sort, start, stop)], False),
+    )
 
 
 def page_of(parts: list[Part], start: int, stop: int) -> tuple[Ranked, bool]:
@@ -138,3 +149,18 @@ def recency(tables: Tables, half_life_days: int) -> np.ndarray:
     newest, oldest = int(days.max()), int(days[dated].min())
     age = np.where(dated, newest - days.astype(np.float64), float(newest - oldest))
     return np.maximum(np.power(0.5, age / float(half_life_days)), RECENCY_FLOOR)
+
+
+def see_all(req: SearchRequest, story: str) -> str:
+    """The query string of this search without collapsing, within one story."""
+    f = req.filters
+    pairs = [("q", req.q)] if req.q else []
+    pairs += [
+        (lb.param, v) for lb in LABELS for v in f.labels.get(lb.name, ()) if lb.name != "story"
+    ]
+    pairs += [("story", story)] + [("kind", k) for k in f.kinds]
+    pairs += [("from", f.date_from.isoformat())] if f.date_from else []
+    pairs += [("to", f.date_to.isoformat())] if f.date_to else []
+    if req.sort != "relevance":
+        pairs.append(("sort", req.sort))
+    return urlencode(pairs)

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 import numpy as np
 from whoosh import query as wq
@@ -36,10 +35,12 @@ from searchsvc.index.matching import expanded, filter_mask, positive_leaves
 from searchsvc.index.pages import (
     Part,
     collapsed_page,
+    dated,
     fixed,
     groups,
     page_of,
     recency,
+    see_all,
     story_codes,
 )
 from searchsvc.index.pins import Pins, PinsReport
@@ -56,7 +57,6 @@ from searchsvc.index.snippets import highlight
 from searchsvc.index.status import IndexStatus, generation_of
 from searchsvc.index.tables import Tables
 from searchsvc.index.watched import WatchedFile
-from searchsvc.model import LABELS
 from searchsvc.query import (
     Filters,
     Histogram,
@@ -227,12 +227,12 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
                 terms.setdefault(field, set()).update(words)
             if by_relevance:
                 rank = self._ranker(searcher, tables, q, scored, leaves, found, text, decay)
+                parts.append(Part(found, rank))
             else:
-                rank = _dated(tables, found, req.sort)
-            parts.append(Part(found, rank))
+                parts.append(dated(tables, found, req.sort))
         if not req.q:
             found = allowed if allowed is not None else tables.live
-            parts.append(Part(found, _dated(tables, found, "-date" if by_relevance else req.sort)))
+            parts.append(dated(tables, found, "-date" if by_relevance else req.sort))
         return parts, terms
 
     def _page(
@@ -386,29 +386,6 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
             )
 
         return self._cached(generation_of(searcher), related_key(doc_id, filters, limit), compute)
-
-
-def _dated(tables: Any, found: np.ndarray, sort: str) -> Any:
-    """Positions start to stop of these documents in a date order."""
-    return lambda start, stop: (
-        [(None, d) for d in tables.ordered(found, sort, start, stop)],
-        False,
-    )
-
-
-def see_all(req: SearchRequest, story: str) -> str:
-    """The query string of this search without collapsing, within one story."""
-    f = req.filters
-    pairs = [("q", req.q)] if req.q else []
-    pairs += [
-        (lb.param, v) for lb in LABELS for v in f.labels.get(lb.name, ()) if lb.name != "story"
-    ]
-    pairs += [("story", story)] + [("kind", k) for k in f.kinds]
-    pairs += [("from", f.date_from.isoformat())] if f.date_from else []
-    pairs += [("to", f.date_to.isoformat())] if f.date_to else []
-    if req.sort != "relevance":
-        pairs.append(("sort", req.sort))
-    return urlencode(pairs)
 
 
 def _histogram(tables: Any, found: np.ndarray, interval: str | None) -> Histogram | None:
