@@ -256,3 +256,34 @@ def test_a_cached_answer_echoes_each_request_s_own_query(sample_index):
         assert isinstance(body["took_ms"], float)
         assert answer.data.endswith(b"}\n") and answer.mimetype == "application/json"
     assert dict(bodies[0], took_ms=0, query="") == dict(bodies[1], took_ms=0, query="")
+
+
+def test_a_phrase_kept_from_one_query_answers_another_as_found_afresh(sample_index):
+    """The documents holding a phrase are kept per generation (tables.phrase): a phrase
+    found for one query, in any field, gives another query the answer it gets alone."""
+    from searchsvc.index import SearchIndex
+    from searchsvc.query import SearchRequest
+
+    config = config_for(
+        sample_index / "content", sample_index / "ix", **{"search.cache_entries": 0}
+    )
+    queries = [
+        '"northern mali"',
+        '"northern mali" troops',
+        'title:"northern mali" OR Gao',
+        '"french troops"',
+        '"french troops" -Diabaly',
+        '"mali conflict" 2013',
+    ]
+    kept = SearchIndex(config)
+    for q in queries:  # every phrase is found once here, then taken from what was kept
+        kept.search(SearchRequest(q=q))
+
+    def answer(index: SearchIndex, q: str) -> tuple:
+        r = index.search(SearchRequest(q=q, per_page=50))
+        return r.total, [h.id for h in r.hits], r.facets
+
+    for q in queries:
+        fresh = SearchIndex(config)
+        assert answer(kept, q) == answer(fresh, q), q
+    assert answer(kept, '"northern mali"')[0] > answer(kept, 'title:"northern mali"')[0] > 0

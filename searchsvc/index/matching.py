@@ -120,7 +120,14 @@ def _phrase(searcher: Any, tables: Tables, q: Any) -> Scored:
     if q.slop != 1 or len(words) < 2:  # not made by our parser; Whoosh knows how
         found = np.fromiter(searcher.docs_for_query(q), dtype=np.int64)
         return Scored.of_ids(np.intersect1d(ids, found), exact=False)
-    ids = np.asarray(sorted(phrase_docs(searcher, q.fieldname, words, ids.tolist())), np.int64)
+    candidates = ids
+    ids = tables.phrase(
+        q.fieldname,
+        tuple(words),
+        lambda: np.asarray(
+            sorted(phrase_docs(searcher, q.fieldname, words, candidates.tolist())), np.int64
+        ),
+    )
     scores = np.zeros(len(ids))
     for part in parts:
         scores += part.scores[np.searchsorted(part.ids, ids)]

@@ -88,13 +88,14 @@ Postings = tuple[np.ndarray, np.ndarray]  # sorted document numbers, and the wei
 
 
 class PostingsLRU:
-    """Postings by (field, term), the most recently used kept, at most POSTINGS_CACHED
-    postings in all; thread-safe. `compute` runs outside the lock."""
+    """Postings by (field, term), the most recently used kept, at most `limit` postings
+    in all; thread-safe. `compute` runs outside the lock."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = POSTINGS_CACHED) -> None:
         self._lock = threading.Lock()
         self._kept: OrderedDict[tuple[str, str], Postings] = OrderedDict()
         self._size = 0
+        self._limit = limit
 
     def get(self, key: tuple[str, str], compute: Callable[[], Postings]) -> Postings:
         with self._lock:
@@ -107,7 +108,7 @@ class PostingsLRU:
             if key not in self._kept:
                 self._kept[key] = found
                 self._size += len(found[0])
-            while self._size > POSTINGS_CACHED and len(self._kept) > 1:
+            while self._size > self._limit and len(self._kept) > 1:
                 _, (old, _) = self._kept.popitem(last=False)
                 self._size -= len(old)
         return found

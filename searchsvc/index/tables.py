@@ -37,6 +37,8 @@ from searchsvc.model import LABELS, Label
 
 FACET_SIZE = 20
 HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders (4 bytes each)
+PHRASES_CACHED = 500_000  # document numbers kept in the cache of phrases (8 bytes each)
+_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 EPOCH = dt.date(1970, 1, 1).toordinal()  # day 0 of numpy's datetime64
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 FACETED = tuple(lb for lb in LABELS if lb.facet)
@@ -84,6 +86,7 @@ class Tables:
         self._holders: dict[str, np.ndarray] = {}
         self._held = 0
         self._terms = PostingsLRU()  # the generation's live postings, segments joined
+        self._phrases = PostingsLRU(PHRASES_CACHED)  # the documents holding a phrase
 
     def _date_orders(self, parts: list[Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
@@ -193,6 +196,16 @@ class Tables:
         all_weights = np.concatenate(weights) if weights else np.zeros(0, dtype=np.float32)
         live = self.live[all_ids]
         return all_ids[live].astype(np.int32), all_weights[live]
+
+    def phrase(
+        self, field: str, words: tuple[str, ...], compute: Callable[[], np.ndarray]
+    ) -> np.ndarray:
+        """The live documents holding the words as a phrase in the field (sorted), as
+        `compute` finds them; the most recently used are kept. A synonym puts the same
+        phrase in many queries ("covid" -> "covid 19"), and reading the positions of two
+        common words at every document holding both was a quarter of a second a query."""
+        key = (field, "\x1f".join(words))
+        return self._phrases.get(key, lambda: (compute(), _NO_WEIGHTS))[0]
 
     def holders(self, term: str, searcher: Any) -> np.ndarray:
         """The documents holding a text term in any text field (sorted, unique). "Related"
