@@ -262,6 +262,10 @@ class AnalyticsStore:
         )
         try:
             rows = conn.execute
+            # The writer creates the file, then its table: a report asked in between (the
+            # first search of all being written) has nothing to report yet.
+            if not rows("SELECT 1 FROM sqlite_master WHERE name = 'searches'").fetchone():
+                return _empty_report(since, until)
             where = "day BETWEEN ? AND ?"
             period = (since, until)
             top = rows(

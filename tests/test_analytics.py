@@ -266,6 +266,15 @@ def test_a_busy_file_is_given_up_after_its_timeout(tmp_path, monkeypatch):
     assert store.flush(10) and store.written == 2
 
 
+def test_a_report_before_the_first_record_is_written_is_empty(tmp_path):
+    """The writer creates the file, then its table; a report asked in between (another
+    web worker's) reports nothing yet, as without a file, and not a 503."""
+    path = tmp_path / "a.sqlite"
+    sqlite3.connect(path).close()  # the file, no table yet
+    body = AnalyticsStore(path).report(days=7)
+    assert body["searches"] == 0 and body["top_queries"] == [] and len(body["per_day"]) == 7
+
+
 def test_old_records_are_deleted_after_the_retention(tmp_path):
     now = time.time()
     first = AnalyticsStore(tmp_path / "a.sqlite", retention_days=2)
