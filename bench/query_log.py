@@ -195,6 +195,8 @@ def main() -> None:
         help="the HTTP load generator (default: wrk if installed)",
     )
     args = p.parse_args()
+    if args.client == "wrk" and not shutil.which("wrk"):
+        p.error("wrk is not installed (apt-get install wrk), or use --client python")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     root = corpus(args.corpus)
