@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -85,19 +85,23 @@ class Head:
 
 
 Postings = tuple[np.ndarray, np.ndarray]  # sorted document numbers, and the weight in each
+K = TypeVar("K")
+V = TypeVar("V")
 
 
-class PostingsLRU:
-    """Postings by (field, term), the most recently used kept, at most `limit` postings
-    in all; thread-safe. `compute` runs outside the lock."""
+class SizedLRU(Generic[K, V]):
+    """Values by key, the most recently used kept, at most `limit` in all as `size`
+    counts them (a posting list's length, say); thread-safe. `compute` runs outside the
+    lock."""
 
-    def __init__(self, limit: int = POSTINGS_CACHED) -> None:
+    def __init__(self, limit: int, size: Callable[[V], int]) -> None:
         self._lock = threading.Lock()
-        self._kept: OrderedDict[tuple[str, str], Postings] = OrderedDict()
-        self._size = 0
+        self._kept: OrderedDict[K, V] = OrderedDict()
+        self._total = 0
         self._limit = limit
+        self._size = size
 
-    def get(self, key: tuple[str, str], compute: Callable[[], Postings]) -> Postings:
+    def get(self, key: K, compute: Callable[[], V]) -> V:
         with self._lock:
             found = self._kept.get(key)
             if found is not None:
@@ -107,11 +111,16 @@ class PostingsLRU:
         with self._lock:
             if key not in self._kept:
                 self._kept[key] = found
-                self._size += len(found[0])
-            while self._size > self._limit and len(self._kept) > 1:
-                _, (old, _) = self._kept.popitem(last=False)
-                self._size -= len(old)
+                self._total += self._size(found)
+            while self._total > self._limit and len(self._kept) > 1:
+                _, old = self._kept.popitem(last=False)
+                self._total -= self._size(old)
         return found
+
+
+def postings_lru() -> SizedLRU[tuple[str, str], Postings]:
+    """Postings by (field, term), at most POSTINGS_CACHED postings in all."""
+    return SizedLRU(POSTINGS_CACHED, lambda postings: len(postings[0]))
 
 
 class SegmentCache:
@@ -122,7 +131,7 @@ class SegmentCache:
     Whoosh again, which doubled the CPU a request took (bench/live_bench.py)."""
 
     def __init__(self) -> None:
-        self._postings = PostingsLRU()
+        self._postings = postings_lru()
         self.heads: dict[int, Head] = {}  # by the segment's own document number
 
     def postings(self, segreader: Any, field: str, text: str) -> Postings:

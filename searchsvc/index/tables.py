@@ -27,9 +27,10 @@ from searchsvc.index.segments import (
     SCORED_FIELDS,
     Head,
     Postings,
-    PostingsLRU,
     Segment,
+    SizedLRU,
     join_labels,
+    postings_lru,
     read_segment,
 )
 from searchsvc.index.timeline import histogram, period_codes
@@ -38,7 +39,6 @@ from searchsvc.model import LABELS, Label
 FACET_SIZE = 20
 HOLDERS_CACHED = 2_000_000  # document numbers kept in the cache of term holders (4 bytes each)
 PHRASES_CACHED = 500_000  # document numbers kept in the cache of phrases (8 bytes each)
-_NO_WEIGHTS = np.zeros(0, dtype=np.float32)
 EPOCH = dt.date(1970, 1, 1).toordinal()  # day 0 of numpy's datetime64
 UNDATED = np.iinfo(np.int32).max  # sorts after every day, in both date orders
 FACETED = tuple(lb for lb in LABELS if lb.facet)
@@ -83,10 +83,13 @@ class Tables:
         self._orders = self._date_orders(parts, offsets)
         self._names: dict[tuple[str, str], str] = {}
         self.dfs: dict[str, int] = {}  # document frequencies, for "related" key terms
-        self._holders: dict[str, np.ndarray] = {}
-        self._held = 0
-        self._terms = PostingsLRU()  # the generation's live postings, segments joined
-        self._phrases = PostingsLRU(PHRASES_CACHED)  # the documents holding a phrase
+        # The generation's live postings (segments joined); the documents holding a text
+        # term in any field; the documents holding a phrase: each most recently used first.
+        self._terms = postings_lru()
+        self._holders: SizedLRU[str, np.ndarray] = SizedLRU(HOLDERS_CACHED, len)
+        self._phrases: SizedLRU[tuple[str, tuple[str, ...]], np.ndarray] = SizedLRU(
+            PHRASES_CACHED, len
+        )
 
     def _date_orders(self, parts: list[Segment], offsets: list[int]) -> dict[str, np.ndarray]:
         """Every document in the order of sort=-date and of sort=date: by day (undated
@@ -204,22 +207,16 @@ class Tables:
         `compute` finds them; the most recently used are kept. A synonym puts the same
         phrase in many queries ("covid" -> "covid 19"), and reading the positions of two
         common words at every document holding both was a quarter of a second a query."""
-        key = (field, "\x1f".join(words))
-        return self._phrases.get(key, lambda: (compute(), _NO_WEIGHTS))[0]
+        return self._phrases.get((field, words), compute)
 
     def holders(self, term: str, searcher: Any) -> np.ndarray:
         """The documents holding a text term in any text field (sorted, unique). "Related"
         asks for the same distinctive terms again and again (a story's names and places);
         reading their postings was half its time."""
-        found = self._holders.get(term)
-        if found is None:
-            found = np.unique(np.concatenate([self.term(searcher, f, term) for f in TEXT_FIELDS]))
-            if self._held + len(found) > HOLDERS_CACHED:
-                self._holders.clear()  # rare; a plain reset keeps the memory bounded
-                self._held = 0
-            self._holders[term] = found
-            self._held += len(found)
-        return found
+        return self._holders.get(
+            term,
+            lambda: np.unique(np.concatenate([self.term(searcher, f, term) for f in TEXT_FIELDS])),
+        )
 
     def head(self, searcher: Any, docnum: int) -> Head:
         """A document's title and summary, as written and as analysed (kept with its
