@@ -158,7 +158,7 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
             everything |= part.mask
         total = int(np.count_nonzero(everything))
         hits, total_groups, partial = self._page(
-            searcher, tables, req, parts, everything, terms, pinned
+            searcher, tables, req, parts, (everything, total), terms, pinned
         )
         did_you_mean = None
         if req.q and not corrected and total < DID_YOU_MEAN_BELOW and _plain_words(req.q):
@@ -241,18 +241,19 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         tables: Tables,
         req: SearchRequest,
         parts: list[Part],
-        everything: np.ndarray,
+        result: tuple[np.ndarray, int],
         terms: dict[str, set[str]],
         pinned: list[int],
     ) -> tuple[list[Hit], int | None, bool]:
         """The requested page's hits; with collapse=story one hit a story, and the count
-        of stories; and whether the ranking was cut by time (`partial`)."""
+        of stories; and whether the ranking was cut by time (`partial`). `result`: every
+        document the parts hold, and how many."""
+        everything, total = result
         start, stop = (req.page - 1) * req.per_page, req.page * req.per_page
         grouped = None
         if req.collapse == "story":
             codes = story_codes(tables)
             grouped = groups(tables, codes, everything)
-            total = int(np.count_nonzero(everything))
             page, partial = collapsed_page(
                 lambda a, b: page_of(parts, a, b), total, codes, start, stop
             )
