@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _FORK = multiprocessing.get_context("fork")
 Main = Callable[[list[str]], int]  # a command line's entry point: argv -> exit status
+KILL_WAIT = 30.0  # seconds for a run's process group to be gone after SIGKILL
 
 
 def index_command(config: Config, *extra: str) -> list[str]:
@@ -52,23 +53,38 @@ def supervise(proc: subprocess.Popen[bytes], config: Config, limit: float | None
     """Wait for a run started by start_run, at most `limit` seconds (`index.run_timeout`);
     past it, kill its process group. A run that died of a signal cannot record its end:
     it is recorded here. Returns the exit status (negative: the signal)."""
-    limit = config.index.run_timeout if limit is None else limit
-    try:
-        code = proc.wait(timeout=limit)
-        reason = f"killed by signal {_signal_name(-code)}" if code < 0 else ""
-    except subprocess.TimeoutExpired:
+
+    def wait(seconds: float) -> int | None:
+        try:
+            return proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return None
+
+    return _finish(config, proc.pid, wait, config.index.run_timeout if limit is None else limit)
+
+
+def _finish(config: Config, pid: int, wait: Callable[[float], int | None], limit: float) -> int:
+    """The end of a run: `wait(seconds)` for it at most `limit` seconds, then kill its
+    process group and wait for it at most KILL_WAIT more; how it was killed or died of a
+    signal is recorded (it cannot record that itself). Its exit status, negative for a
+    signal (-1: not known, still there after the kill)."""
+    code = wait(limit)
+    reason = f"killed by signal {_signal_name(-code)}" if code is not None and code < 0 else ""
+    if code is None:
         log.error(
             "index run (pid %s) still running after %g s (index.run_timeout): killing it",
-            proc.pid,
+            pid,
             limit,
         )
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        code = proc.wait()
+            os.killpg(pid, signal.SIGKILL)
+        code = wait(KILL_WAIT)
         reason = f"killed after {limit:g} s: longer than index.run_timeout"
+        if code is None:
+            log.error("index run (pid %s) still there %g s after SIGKILL", pid, KILL_WAIT)
     if reason:
-        state.record_failure(config.index.dir, proc.pid, reason)
-    return code
+        state.record_failure(config.index.dir, pid, reason)
+    return -1 if code is None else code
 
 
 def _signal_name(number: int) -> str:
@@ -89,30 +105,22 @@ def run_forked(
     take (a burst is never dropped for a full rebuild), at normal priority (it is the
     latency readers see)."""
     argv = index_command(config, *args)[3:]  # after `python -m searchsvc`
-    wait = config.index.run_timeout if lock_timeout is None else lock_timeout
+    lock_wait = config.index.run_timeout if lock_timeout is None else lock_timeout
     env = {
-        "SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{wait:g}",
+        "SEARCHSVC_INDEX_LOCK_TIMEOUT": f"{lock_wait:g}",
         "SEARCHSVC_INDEX_NICE": "0",
     }
     child = _FORK.Process(
         target=_child, args=(main, argv, env), name="searchsvc-index", daemon=False
     )
     child.start()
-    limit = config.index.run_timeout
-    child.join(limit)
-    reason = ""
-    if child.is_alive():
-        log.error("index run (pid %s) still running after %g s: killing it", child.pid, limit)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, signal.SIGKILL)
-        child.join()
-        reason = f"killed after {limit:g} s: longer than index.run_timeout"
-    code = child.exitcode if child.exitcode is not None else -1
-    if code < 0 and not reason:
-        reason = f"killed by signal {-code}"
-    if reason and child.pid is not None:  # a run killed cannot record its end itself
-        state.record_failure(config.index.dir, child.pid, reason)
-    return code
+    assert child.pid is not None  # started
+
+    def wait(seconds: float) -> int | None:
+        child.join(seconds)
+        return child.exitcode
+
+    return _finish(config, child.pid, wait, config.index.run_timeout)
 
 
 def _child(main: Main, argv: list[str], env: dict[str, str]) -> None:
