@@ -41,7 +41,7 @@ from searchsvc.config import Config
 from searchsvc.exits import EXIT_BUSY
 from searchsvc.index import state
 from searchsvc.runs import Main, run_forked, start_run, supervise
-from searchsvc.watch_socket import Listener
+from searchsvc.watch_socket import Listener, answer_within
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class Watcher:
                     self._waiters.remove(waiter)
                     return {"taken": False}
         # Past index.run_timeout the run is killed: its end comes within that.
-        waiter.done.wait(self.config.index.run_timeout + lock_wait + 10)
+        waiter.done.wait(answer_within(lock_wait, self.config.index.run_timeout) - lock_wait)
         return {"taken": True, "code": waiter.code if waiter.done.is_set() else -1}
 
     def _next_burst(self) -> tuple[list[str], list[_Waiter]] | None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from searchsvc.config import Config
+from searchsvc.runs import KILL_WAIT
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,13 @@ def socket_path(config: Config) -> Path | None:
     return path if len(os.fsencode(path)) <= MAX_PATH else None
 
 
+def answer_within(lock_wait: float, run_timeout: float) -> float:
+    """The longest the watcher takes to answer a request: `lock_wait` when it cannot take
+    the paths, else their run's end, which waits at most `lock_wait` for the index and is
+    killed past `run_timeout` (runs.KILL_WAIT more for the kill)."""
+    return lock_wait + (lock_wait + run_timeout + KILL_WAIT)
+
+
 def ask(config: Config, paths: list[str]) -> dict[str, Any] | None:
     """Ask the watcher to index `paths` now and wait for the answer (bounded by the time a
     run may take); None when no watcher answers (none running, or it went away)."""
@@ -53,9 +61,8 @@ def ask(config: Config, paths: list[str]) -> dict[str, Any] | None:
     if where is None or not where.exists():
         return None
     request = {"paths": paths, "lock_wait": config.admin.push_wait}
-    # The watcher answers within admin.push_wait when it cannot take the paths, else when
-    # their run ends: killed at index.run_timeout, after waiting at most push_wait.
-    limit = 2 * config.admin.push_wait + config.index.run_timeout + 10
+    # A moment more than the watcher can take, so that its last answer is not missed.
+    limit = answer_within(config.admin.push_wait, config.index.run_timeout) + CONNECT_TIMEOUT
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(CONNECT_TIMEOUT)
