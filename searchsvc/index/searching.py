@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from whoosh import query as wq
@@ -74,6 +74,17 @@ T = TypeVar("T")
 
 DID_YOU_MEAN_BELOW = 3  # a query with fewer hits gets a spelling suggestion
 _UNTRIED = object()  # no spelling correction made yet
+
+
+class AnswerState(NamedTuple):
+    """What an answer depends on besides the request (`SearchIndex.answer_state`)."""
+
+    generation: int
+    synonyms: int  # the version of the synonyms file in force
+    pins: int  # and of the pins file
+    vocabulary: int  # the generation the vocabulary was built on
+
+
 # A part of a result as matched: (its text, query, scores, documents).
 Matched = tuple[str, Any, Any, np.ndarray]
 
@@ -115,7 +126,7 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         answer = self._search_answer(req, t0, "text", lambda r: CachedText.of(r, dumps))
         return answer.answer(req.q, _ms_since(t0))
 
-    def answer_state(self, searcher: Any) -> tuple[int, ...]:
+    def answer_state(self, searcher: Any) -> AnswerState:
         """What a search's answer depends on besides the request: the generation, the
         versions of the synonyms and pins in force (they change answers without a new
         generation; an edited file is read again here) and the vocabulary's generation
@@ -123,7 +134,7 @@ class SearchIndex(LiveIndex, QueryCompiler, IndexStatus):
         answer cache keys by it, and so do HTTP validators (ETags)."""
         self.synonyms.get()
         self.pins.get()
-        return (
+        return AnswerState(
             generation_of(searcher),
             self.synonyms.version,
             self.pins.version,

@@ -48,15 +48,15 @@ def install(app: Flask, config: Config) -> None:
             return None
         index = app.extensions["searchsvc.index"]
         try:
-            generation, *versions = index.answer_state(index.searcher())
+            state = index.answer_state(index.searcher())
         except IndexUnavailable:
             return None  # the view answers 503 with the reason
         # The synonyms and pins in force too: they change answers without a new
         # generation. (Not the vocabulary's lag: its first build after a start would
         # change every ETag once.)
-        validator = f"{salt}\0{versions[:2]}\0{request.full_path}"
+        validator = f"{salt}\0{state.synonyms}\0{state.pins}\0{request.full_path}"
         digest = hashlib.sha256(validator.encode()).hexdigest()[:20]
-        g.etag = f"g{generation}-{digest}"
+        g.etag = f"g{state.generation}-{digest}"
         if request.if_none_match.contains_weak(g.etag):
             response = Response(status=304)
             response.set_etag(g.etag, weak=True)
